@@ -1,0 +1,36 @@
+# netipc top-level commands. Everything builds out of tree under build/.
+#   make demo    build and show the library doing its job
+#   make test    install build dependencies, build with gcc and clang, run every test
+#   make bench   full benchmark suite and report (docs/benchmarks.md)
+#   make clean   remove build/
+
+JOBS ?= 2
+BUILD ?= build
+CMAKE_GEN ?= -G "Unix Makefiles"
+
+.PHONY: all demo test test-gcc test-clang test-fuzz test-install bench bench-quick clean deps
+
+all: demo
+
+deps:
+	@bash scripts/install-deps.sh base
+
+$(BUILD)/gcc/Makefile: deps
+	cmake -S . -B $(BUILD)/gcc $(CMAKE_GEN) -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+demo: deps
+	@cmake -S . -B $(BUILD)/gcc $(CMAKE_GEN) -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD)/gcc -j$(JOBS) --target netipc_demo >/dev/null
+	@$(BUILD)/gcc/tools/netipc_demo
+
+test:
+	@bash scripts/test.sh
+
+bench:
+	@bash scripts/bench.sh full
+
+bench-quick:
+	@bash scripts/bench.sh quick
+
+clean:
+	rm -rf $(BUILD)

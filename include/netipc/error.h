@@ -1,0 +1,106 @@
+/*
+ * netipc error model.
+ *
+ * Every function of every layer (codec, transports, services, cache) returns
+ * one of these codes; 0 is success. The list below is the single source of
+ * the enum, of nipc_strerror() and of nipc_error_name(). Operating-system
+ * errors are never returned raw: the failing call stores errno (or
+ * GetLastError() on Windows) as detail, readable with nipc_last_os_error()
+ * on the same thread.
+ */
+#ifndef NETIPC_ERROR_H
+#define NETIPC_ERROR_H
+
+#include "netipc/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* X(name, message) */
+#define NIPC_ERROR_LIST(X)                                                                       \
+    X(OK, "success")                                                                             \
+    /* caller mistakes and resources */                                                          \
+    X(INVALID_ARGUMENT, "invalid argument")                                                      \
+    X(BUFFER_TOO_SMALL, "output buffer too small; the needed size was reported")                 \
+    X(NO_MEMORY, "out of memory")                                                                \
+    X(BAD_SERVICE_NAME, "service name must match [A-Za-z0-9._-]+ and not be '.' or '..'")       \
+    X(PATH_TOO_LONG, "endpoint path too long for the platform")                                  \
+    /* structural validation of received bytes */                                                \
+    X(TRUNCATED, "input shorter than the structure it must contain")                             \
+    X(BAD_MAGIC, "wrong magic number")                                                           \
+    X(BAD_VERSION, "unsupported protocol version")                                               \
+    X(BAD_HEADER_LEN, "wrong header length")                                                     \
+    X(BAD_KIND, "unknown message kind")                                                          \
+    X(BAD_LAYOUT, "unsupported payload layout version")                                          \
+    X(BAD_FLAGS, "flags field must be zero")                                                     \
+    X(BAD_RESERVED, "reserved field must be zero")                                               \
+    X(BAD_ALIGNMENT, "offset not 8-byte aligned")                                                \
+    X(OUT_OF_BOUNDS, "offset or length outside the payload")                                     \
+    X(MISSING_NUL, "string is not NUL-terminated")                                               \
+    X(EMBEDDED_NUL, "string contains a NUL byte")                                                \
+    X(OVERLAP, "ranges overlap or are out of order")                                             \
+    X(BAD_ITEM_COUNT, "item count does not match")                                               \
+    X(BAD_STATUS, "unknown status value")                                                        \
+    X(BAD_FIELD, "field value not allowed in this combination")                                  \
+    X(SIZE_OVERFLOW, "size arithmetic overflows")                                                \
+    /* sessions and transports */                                                                \
+    X(NOT_FOUND, "no provider is listening on this endpoint")                                    \
+    X(ADDRESS_IN_USE, "endpoint is owned by a live server")                                      \
+    X(AUTH_FAILED, "authentication token rejected")                                              \
+    X(UNSUPPORTED, "no common transport profile, or method not served here")                     \
+    X(INCOMPATIBLE, "peer speaks an incompatible protocol or layout")                            \
+    X(LIMIT_EXCEEDED, "message exceeds the negotiated limits")                                   \
+    X(HANDSHAKE, "handshake failed")                                                             \
+    X(PROTOCOL, "peer violated the protocol")                                                    \
+    X(BAD_CHUNK, "invalid chunk continuation")                                                   \
+    X(DUPLICATE_ID, "message id already in flight")                                              \
+    X(UNKNOWN_ID, "response for a message id that is not in flight")                             \
+    X(TIMEOUT, "operation timed out")                                                            \
+    X(ABORTED, "operation aborted")                                                              \
+    X(DISCONNECTED, "peer closed the session")                                                   \
+    X(IO, "operating system I/O error")                                                          \
+    X(SHM_ALLOC, "shared memory region could not be allocated")                                  \
+    X(SHM_NOT_READY, "shared memory region not initialised yet")                                 \
+    X(SHM_BAD_SIZE, "shared memory region has inconsistent sizes")                               \
+    X(SHM_BAD_PROFILE, "shared memory region was created for another profile")                   \
+    X(TOO_LARGE, "message larger than the receive buffer or shared memory area")                 \
+    X(CORRUPT, "shared memory area holds a corrupt length")                                      \
+    X(INSECURE_DIR, "run directory is not owned by this user or is writable by others")         \
+    X(PEER_REJECTED, "peer credentials are not in the allow-list")                               \
+    X(BUSY, "server session limit reached")                                                      \
+    /* Level 2 and Level 3 */                                                                    \
+    X(NOT_READY, "client is not connected; call refresh()")                                      \
+    X(OVERFLOW, "response or request does not fit even after growing the limits")               \
+    X(BAD_RESPONSE, "response does not match the request")                                       \
+    X(REMOTE_BAD_ENVELOPE, "server could not decode the request")                                \
+    X(REMOTE_INTERNAL, "server handler failed")                                                  \
+    X(HANDLER_FAILED, "request handler reported failure")                                        \
+    X(NO_DATA, "cache holds no snapshot yet")
+
+typedef enum nipc_error {
+#define NIPC__ERROR_ENUM(name, msg) NIPC_ERR_##name,
+    NIPC_ERROR_LIST(NIPC__ERROR_ENUM)
+#undef NIPC__ERROR_ENUM
+        NIPC_ERR__COUNT
+} nipc_error_t;
+
+#define NIPC_OK NIPC_ERR_OK
+
+/* Human-readable message for `err`; never NULL, static storage. */
+NIPC_API const char *nipc_strerror(nipc_error_t err);
+
+/* Enum name without prefix ("TIMEOUT"); never NULL, static storage. */
+NIPC_API const char *nipc_error_name(nipc_error_t err);
+
+/*
+ * errno (POSIX) or GetLastError() (Windows) saved by the last netipc call on
+ * this thread that failed because of the operating system, else 0.
+ */
+NIPC_API int nipc_last_os_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * Small helpers shared by every layer of the library: native-order loads and
+ * stores on unaligned byte buffers, alignment, overflow-checked size
+ * arithmetic and the OS-error detail setter. Nothing here is public.
+ */
+#ifndef NETIPC_COMMON_INTERNAL_H
+#define NETIPC_COMMON_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "netipc/error.h"
+
+/* Integers travel in host byte order (all supported hosts are little-endian);
+ * memcpy keeps unaligned access well defined and compiles to a plain move. */
+static inline uint16_t nipc__ld16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline uint32_t nipc__ld32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline uint64_t nipc__ld64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void nipc__st16(uint8_t *p, uint16_t v)
+{
+    memcpy(p, &v, sizeof v);
+}
+static inline void nipc__st32(uint8_t *p, uint32_t v)
+{
+    memcpy(p, &v, sizeof v);
+}
+static inline void nipc__st64(uint8_t *p, uint64_t v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* align8 on 64-bit sizes: callers keep values far below UINT64_MAX. */
+static inline uint64_t nipc__align8(uint64_t x)
+{
+    return (x + 7u) & ~(uint64_t)7u;
+}
+static inline uint64_t nipc__align64(uint64_t x)
+{
+    return (x + 63u) & ~(uint64_t)63u;
+}
+
+/* a + b into *out; returns 0 (and leaves *out alone) if it exceeds `limit`. */
+static inline int nipc__add_within(uint64_t a, uint64_t b, uint64_t limit, uint64_t *out)
+{
+    if (a > limit || b > limit - a)
+        return 0;
+    *out = a + b;
+    return 1;
+}
+
+/* Records `os_error` as this thread's OS detail and returns `err`. */
+nipc_error_t nipc__os_fail(nipc_error_t err, int os_error);
+
+#define NIPC__UNUSED(x) ((void)(x))
+
+#endif

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Proves the installed tree is consumable: builds tests/install/consumer with
+# find_package(netipc) (shared and static targets) and with pkg-config, and
+# runs each program against the installed library only.
+#   check.sh <install-prefix> <scratch-dir>
+set -euo pipefail
+prefix=$1
+work=$2
+here=$(cd "$(dirname "$0")" && pwd)
+rm -rf "$work"
+mkdir -p "$work"
+
+test -f "$prefix/include/netipc/netipc.h"
+pc=$(find "$prefix" -name netipc.pc | head -n1)
+libdir=$(cd "$(dirname "$pc")/.." && pwd)
+
+cmake -S "$here/consumer" -B "$work/cmake" -G "Unix Makefiles" -DCMAKE_PREFIX_PATH="$prefix"
+cmake --build "$work/cmake"
+LD_LIBRARY_PATH="$libdir" "$work/cmake/consumer_shared"
+"$work/cmake/consumer_static"
+ldd "$work/cmake/consumer_shared" | grep -q 'libnetipc\.so' \
+  || { echo "consumer_shared is not linked against libnetipc.so"; exit 1; }
+
+export PKG_CONFIG_PATH="$libdir/pkgconfig"
+cc -std=c11 -o "$work/pc_consumer" "$here/consumer/main.c" $(pkg-config --cflags --libs netipc)
+LD_LIBRARY_PATH="$libdir" "$work/pc_consumer"
+cc -std=c11 -o "$work/pc_consumer_static" "$here/consumer/main.c" \
+  $(pkg-config --cflags netipc) "$libdir/libnetipc.a" $(pkg-config --libs-only-other --static netipc) -lpthread
+"$work/pc_consumer_static"
+echo "install check: find_package (shared, static) and pkg-config consumers work"

@@ -1,0 +1,105 @@
+/*
+ * Minimal test harness: CHECK macros that report file:line and keep going,
+ * a runner that executes named cases (all, or the ones named on the command
+ * line) and returns non-zero if any check failed. One test program per
+ * module; cases are plain functions.
+ */
+#ifndef NETIPC_TEST_H
+#define NETIPC_TEST_H
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netipc/error.h"
+
+static int t_failures;
+static int t_checks;
+
+#define CHECK(cond)                                                                              \
+    do {                                                                                         \
+        t_checks++;                                                                              \
+        if (!(cond)) {                                                                           \
+            t_failures++;                                                                        \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);             \
+        }                                                                                        \
+    } while (0)
+
+#define CHECK_EQ_U64(a, b)                                                                       \
+    do {                                                                                         \
+        unsigned long long t_a_ = (unsigned long long)(a), t_b_ = (unsigned long long)(b);       \
+        t_checks++;                                                                              \
+        if (t_a_ != t_b_) {                                                                      \
+            t_failures++;                                                                        \
+            fprintf(stderr, "%s:%d: %s == %s failed: %llu != %llu\n", __FILE__, __LINE__, #a,    \
+                    #b, t_a_, t_b_);                                                             \
+        }                                                                                        \
+    } while (0)
+
+#define CHECK_ERR(expr, expected)                                                                \
+    do {                                                                                         \
+        nipc_error_t t_e_ = (expr);                                                              \
+        t_checks++;                                                                              \
+        if (t_e_ != (expected)) {                                                                \
+            t_failures++;                                                                        \
+            fprintf(stderr, "%s:%d: %s returned %s, expected %s\n", __FILE__, __LINE__, #expr,   \
+                    nipc_error_name(t_e_), nipc_error_name(expected));                           \
+        }                                                                                        \
+    } while (0)
+
+#define CHECK_OK(expr) CHECK_ERR(expr, NIPC_OK)
+
+#define CHECK_MEM(a, b, n)                                                                       \
+    do {                                                                                         \
+        t_checks++;                                                                              \
+        if (memcmp((a), (b), (n)) != 0) {                                                        \
+            t_failures++;                                                                        \
+            fprintf(stderr, "%s:%d: memory differs: %s vs %s (%zu bytes)\n", __FILE__,          \
+                    __LINE__, #a, #b, (size_t)(n));                                              \
+        }                                                                                        \
+    } while (0)
+
+/* Stops the current case when a precondition fails. */
+#define REQUIRE(cond)                                                                            \
+    do {                                                                                         \
+        t_checks++;                                                                              \
+        if (!(cond)) {                                                                           \
+            t_failures++;                                                                        \
+            fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #cond);           \
+            return;                                                                              \
+        }                                                                                        \
+    } while (0)
+
+typedef struct t_case {
+    const char *name;
+    void (*fn)(void);
+} t_case_t;
+
+#define T_CASE(fn) {#fn, fn}
+
+static int t_run(const t_case_t *cases, size_t n, int argc, char **argv)
+{
+    for (size_t i = 0; i < n; i++) {
+        int selected = argc <= 1;
+        for (int a = 1; a < argc; a++)
+            if (strcmp(argv[a], cases[i].name) == 0)
+                selected = 1;
+        if (!selected)
+            continue;
+        int before = t_failures;
+        cases[i].fn();
+        fprintf(stderr, "%s %s\n", t_failures == before ? "ok  " : "FAIL", cases[i].name);
+    }
+    fprintf(stderr, "%d checks, %d failures\n", t_checks, t_failures);
+    return (t_failures || t_checks == 0) ? 1 : 0;
+}
+
+#define T_MAIN(...)                                                                              \
+    int main(int argc, char **argv)                                                              \
+    {                                                                                            \
+        static const t_case_t t_cases_[] = {__VA_ARGS__};                                        \
+        return t_run(t_cases_, sizeof t_cases_ / sizeof t_cases_[0], argc, argv);                \
+    }
+
+#endif
