@@ -7,4 +7,24 @@ set(NETIPC_SOURCES
   src/protocol/batch.c
   src/protocol/methods_simple.c
   src/protocol/cgroups_snapshot.c
+  src/transport/session.c
 )
+if(WIN32)
+  list(APPEND NETIPC_SOURCES
+    src/platform/windows/platform_windows.c
+    src/platform/windows/abort_windows.c
+    src/transport/windows/named_pipe.c
+    src/transport/windows/win_shm.c
+  )
+else()
+  list(APPEND NETIPC_SOURCES
+    src/platform/posix/platform_posix.c
+    src/platform/posix/abort_posix.c
+    src/transport/posix/uds.c
+  )
+  if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
+    list(APPEND NETIPC_SOURCES src/transport/posix/shm.c)
+  else()
+    list(APPEND NETIPC_SOURCES src/transport/posix/shm_none.c)
+  endif()
+endif()

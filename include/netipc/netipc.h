@@ -8,5 +8,6 @@
 #include "netipc/error.h"
 #include "netipc/protocol.h"
 #include "netipc/codec.h"
+#include "netipc/transport.h"
 
 #endif

@@ -1,0 +1,636 @@
+/*
+ * Level 1 sessions, platform-neutral: the handshake driven over a baseline
+ * connection, SHM region setup and attach, outbound limits, message-id
+ * tracking, chunking and reassembly, batch-directory validation, and the
+ * routing of each message to SHM or the baseline.
+ *
+ * It relies on the platform transports for packet and region I/O
+ * (transport_internal.h) and never interprets payloads. All buffers are
+ * allocated when a session is created; send and receive never allocate.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/internal.h"
+#include "platform/platform.h"
+#include "protocol/handshake.h"
+#include "transport/transport_internal.h"
+
+#define SHM_ATTACH_RETRY_MS 5u
+
+struct nipc_session {
+    nipc__conn_t *conn;
+    nipc__shm_t *shm; /* NULL when the session runs on the baseline */
+    nipc_session_info_t info;
+    /* A failed receive leaves the stream unusable for reading, but a server
+     * may still answer (LIMIT_EXCEEDED, BAD_ENVELOPE) before closing; a
+     * failed send ends both directions. */
+    int rx_broken, tx_broken;
+
+    /* Limits of what this side sends and receives. */
+    uint32_t tx_max_payload, tx_max_batch;
+    uint32_t rx_max_payload, rx_max_batch;
+
+    uint8_t tx_header[NIPC_HEADER_SIZE];
+    uint8_t chunk_header[NIPC_CHUNK_HEADER_SIZE];
+    uint8_t *rx_buf; /* 32-byte header + largest receivable payload */
+    size_t rx_cap;
+
+    uint64_t *in_flight; /* client: ids of unanswered requests */
+    uint32_t in_flight_count, in_flight_max;
+};
+
+int nipc_service_name_valid(const char *name)
+{
+    if (!name || !*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return 0;
+    for (const char *p = name; *p; p++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+static uint32_t or_default(uint32_t v, uint32_t def)
+{
+    return v ? v : def;
+}
+
+/* -------------------------------------------------------------- lifecycle */
+
+static void session_free(nipc_session_t *s)
+{
+    if (!s)
+        return;
+    nipc__shm_close(s->shm);
+    nipc__conn_close(s->conn);
+    free(s->rx_buf);
+    free(s->in_flight);
+    free(s);
+}
+
+void nipc_session_close(nipc_session_t *s)
+{
+    session_free(s);
+}
+
+const nipc_session_info_t *nipc_session_info(const nipc_session_t *s)
+{
+    return &s->info;
+}
+
+uint32_t nipc_session_in_flight(const nipc_session_t *s)
+{
+    return s->in_flight_count;
+}
+
+/* Allocates the session's buffers once the limits are agreed. */
+static nipc_error_t session_setup(nipc_session_t *s, const nipc_hello_ack_t *ack, int is_server,
+                                  uint32_t max_in_flight)
+{
+    nipc_session_info_t *i = &s->info;
+    i->is_server = is_server;
+    i->selected_profile = ack->selected_profile;
+    i->max_request_payload = ack->agreed_max_request_payload_bytes;
+    i->max_request_batch = ack->agreed_max_request_batch_items;
+    i->max_response_payload = ack->agreed_max_response_payload_bytes;
+    i->max_response_batch = ack->agreed_max_response_batch_items;
+    i->packet_size = ack->agreed_packet_size;
+    i->session_id = ack->session_id;
+    if (s->shm) {
+        i->shm_request_capacity = nipc__shm_request_capacity(s->shm);
+        i->shm_response_capacity = nipc__shm_response_capacity(s->shm);
+    }
+
+    s->tx_max_payload = is_server ? i->max_response_payload : i->max_request_payload;
+    s->tx_max_batch = is_server ? i->max_response_batch : i->max_request_batch;
+    s->rx_max_payload = is_server ? i->max_request_payload : i->max_response_payload;
+    s->rx_max_batch = is_server ? i->max_request_batch : i->max_response_batch;
+
+    /* Room for the largest legal message, and over SHM for whatever the
+     * peer's area can hold, so an over-limit request can still be read and
+     * answered with LIMIT_EXCEEDED. */
+    uint64_t cap = (uint64_t)NIPC_HEADER_SIZE + s->rx_max_payload;
+    if (s->shm) {
+        uint32_t area = is_server ? i->shm_request_capacity : i->shm_response_capacity;
+        if (area > cap)
+            cap = area;
+    }
+    if (cap > SIZE_MAX)
+        return NIPC_ERR_NO_MEMORY;
+    s->rx_cap = (size_t)cap;
+    s->rx_buf = malloc(s->rx_cap);
+    if (!s->rx_buf)
+        return NIPC_ERR_NO_MEMORY;
+
+    if (!is_server) {
+        s->in_flight_max = s->shm ? 1u : max_in_flight;
+        s->in_flight = malloc(s->in_flight_max * sizeof *s->in_flight);
+        if (!s->in_flight)
+            return NIPC_ERR_NO_MEMORY;
+    }
+    return NIPC_OK;
+}
+
+/* ---------------------------------------------------------------- server */
+
+/* Reads the HELLO message (never chunked) into buf[NIPC__HANDSHAKE_BUF]. */
+static nipc_error_t read_hello(nipc__conn_t *conn, uint8_t *buf, size_t *len, uint64_t deadline)
+{
+    nipc_error_t err = nipc__conn_recv(conn, buf, NIPC__HANDSHAKE_BUF, NULL, 0, len, 1, deadline,
+                                       NULL);
+    /* An oversized first packet is no HELLO: the decision procedure closes. */
+    if (err == NIPC_ERR_TOO_LARGE)
+        return NIPC_ERR_HANDSHAKE;
+    return err;
+}
+
+static nipc_error_t status_error(int status)
+{
+    switch (status) {
+    case NIPC_STATUS_AUTH_FAILED:
+        return NIPC_ERR_AUTH_FAILED;
+    case NIPC_STATUS_UNSUPPORTED:
+        return NIPC_ERR_UNSUPPORTED;
+    case NIPC_STATUS_INCOMPATIBLE:
+        return NIPC_ERR_INCOMPATIBLE;
+    case NIPC_STATUS_LIMIT_EXCEEDED:
+        return NIPC_ERR_LIMIT_EXCEEDED;
+    default:
+        return NIPC_ERR_HANDSHAKE;
+    }
+}
+
+/*
+ * Pre-creates the SHM region(s) for this session, as peers expect them to
+ * exist when they read the ACK. Profiles whose region cannot be created are
+ * dropped from this accept's offer. Returns the profiles still offered.
+ */
+static uint32_t precreate_shm(nipc__shm_t **regions, const char *run_dir, const char *service,
+                              uint64_t session_id, const nipc__server_offer_t *offer)
+{
+    uint32_t offered = offer->supported_profiles;
+    uint32_t want = offered & nipc__shm_profiles;
+    if (!want)
+        return offered;
+    uint64_t req = nipc__align64((uint64_t)NIPC_HEADER_SIZE + offer->max_request_payload);
+    uint64_t resp = nipc__align64((uint64_t)NIPC_HEADER_SIZE + offer->max_response_payload);
+    if (req > UINT32_MAX || resp > UINT32_MAX)
+        return offered & ~want; /* 32 + limit overflows: no SHM offered */
+
+    if (!nipc__shm_region_per_profile) {
+        if (nipc__shm_create(run_dir, service, session_id, want, offer->auth_token,
+                             (uint32_t)req, (uint32_t)resp, &regions[0]) != NIPC_OK)
+            offered &= ~want;
+        return offered;
+    }
+    for (uint32_t bit = NIPC_PROFILE_SHM_HYBRID; bit <= NIPC_PROFILE_SHM_BUSYWAIT; bit <<= 1) {
+        if (!(want & bit))
+            continue;
+        if (nipc__shm_create(run_dir, service, session_id, bit, offer->auth_token,
+                             (uint32_t)req, (uint32_t)resp, &regions[bit >> 2]) != NIPC_OK)
+            offered &= ~bit;
+    }
+    return offered;
+}
+
+static void make_offer(const nipc_transport_config_t *cfg, nipc__conn_t *conn,
+                       nipc__server_offer_t *o)
+{
+    o->supported_profiles = or_default(cfg ? cfg->supported_profiles : 0, NIPC_PROFILE_BASELINE);
+    /* Upstream servers run with preferred = supported; 0 here means that. */
+    o->preferred_profiles = or_default(cfg ? cfg->preferred_profiles : 0, o->supported_profiles);
+    o->max_request_payload =
+        or_default(cfg ? cfg->max_request_payload_bytes : 0, NIPC_MAX_PAYLOAD_DEFAULT);
+    o->max_response_payload =
+        or_default(cfg ? cfg->max_response_payload_bytes : 0, NIPC_MAX_PAYLOAD_DEFAULT);
+    o->packet_size = or_default(cfg ? cfg->packet_size : 0, nipc__conn_auto_packet_size(conn));
+    o->auth_token = cfg ? cfg->auth_token : 0;
+}
+
+nipc_error_t nipc__session_accept(nipc__conn_t *conn, const char *run_dir, const char *service,
+                                  const nipc_transport_config_t *cfg, uint64_t session_id,
+                                  nipc_session_t **out)
+{
+    nipc__server_offer_t offer;
+    make_offer(cfg, conn, &offer);
+    uint32_t hs_timeout =
+        or_default(cfg ? cfg->handshake_timeout_ms : 0, NIPC_HANDSHAKE_TIMEOUT_DEFAULT_MS);
+    uint64_t deadline = nipc__deadline(hs_timeout);
+
+    nipc__shm_t *regions[2] = {NULL, NULL}; /* [0]: HYBRID or the Linux region, [1]: 0x04 */
+    offer.supported_profiles = precreate_shm(regions, run_dir, service, session_id, &offer);
+    offer.preferred_profiles &= offer.supported_profiles;
+
+    nipc_error_t err;
+    nipc_session_t *s = NULL;
+    uint8_t buf[NIPC__HANDSHAKE_BUF];
+    size_t len = 0;
+    if (offer.supported_profiles == 0) {
+        err = NIPC_ERR_SHM_ALLOC; /* an SHM-only server that could not create it */
+        goto fail;
+    }
+    err = read_hello(conn, buf, &len, deadline);
+    if (err != NIPC_OK)
+        goto fail;
+
+    nipc_hello_t hello;
+    nipc_hello_ack_t ack;
+    int status = nipc__handshake_decide(buf, len, &offer, session_id, &hello, &ack);
+    if (status == NIPC__HS_CLOSE) {
+        err = NIPC_ERR_HANDSHAKE;
+        goto fail;
+    }
+    nipc__handshake_encode_ack(status, &ack, buf);
+    err = nipc__conn_send(conn, buf, NIPC_HEADER_SIZE + NIPC_HELLO_ACK_SIZE, NULL, 0, deadline,
+                          NULL);
+    if (err == NIPC_OK && status != NIPC_STATUS_OK)
+        err = status_error(status);
+    if (err != NIPC_OK)
+        goto fail;
+
+    s = calloc(1, sizeof *s);
+    if (!s) {
+        err = NIPC_ERR_NO_MEMORY;
+        goto fail;
+    }
+    uint32_t sel = ack.selected_profile;
+    if (sel & nipc__shm_profiles) {
+        /* Keep the selected region, destroy the rest. */
+        int idx = nipc__shm_region_per_profile ? (int)(sel >> 2) : 0;
+        s->shm = regions[idx];
+        regions[idx] = NULL;
+    }
+    nipc__shm_close(regions[0]);
+    nipc__shm_close(regions[1]);
+    regions[0] = regions[1] = NULL;
+    s->conn = conn;
+    conn = NULL;
+    err = session_setup(s, &ack, 1, 0);
+    if (err != NIPC_OK)
+        goto fail;
+    *out = s;
+    return NIPC_OK;
+
+fail:
+    nipc__shm_close(regions[0]);
+    nipc__shm_close(regions[1]);
+    nipc__conn_close(conn);
+    session_free(s);
+    return err;
+}
+
+void nipc__session_reject(nipc__conn_t *conn, uint16_t status, uint32_t timeout_ms)
+{
+    uint8_t buf[NIPC__HANDSHAKE_BUF];
+    size_t len = 0;
+    uint64_t deadline = nipc__deadline(timeout_ms ? timeout_ms : 1);
+    if (read_hello(conn, buf, &len, deadline) == NIPC_OK) {
+        nipc_hello_ack_t ack;
+        memset(&ack, 0, sizeof ack);
+        ack.layout_version = NIPC_LAYOUT_VERSION;
+        nipc__handshake_encode_ack(status, &ack, buf);
+        nipc__conn_send(conn, buf, NIPC_HEADER_SIZE + NIPC_HELLO_ACK_SIZE, NULL, 0, deadline,
+                        NULL);
+    }
+    nipc__conn_close(conn);
+}
+
+/* ---------------------------------------------------------------- client */
+
+static nipc_error_t attach_shm(nipc_session_t *s, const char *run_dir, const char *service,
+                               const nipc_hello_ack_t *ack, uint64_t token, uint32_t window_ms)
+{
+    uint64_t deadline = nipc__now_ms() + window_ms;
+    for (;;) {
+        nipc_error_t err = nipc__shm_attach(run_dir, service, ack->session_id,
+                                            ack->selected_profile, token, &s->shm);
+        if (err != NIPC_ERR_SHM_NOT_READY && err != NIPC_ERR_BAD_MAGIC)
+            return err;
+        if (nipc__now_ms() >= deadline)
+            return err;
+        nipc__sleep_ms(SHM_ATTACH_RETRY_MS);
+    }
+}
+
+nipc_error_t nipc_session_connect(const char *run_dir, const char *service,
+                                  const nipc_transport_config_t *cfg, nipc_session_t **out)
+{
+    nipc__conn_t *conn = NULL;
+    nipc_error_t err = nipc__conn_connect(run_dir, service, &conn);
+    if (err != NIPC_OK)
+        return err;
+
+    nipc_hello_t hello = {
+        .layout_version = NIPC_LAYOUT_VERSION,
+        .supported_profiles = or_default(cfg ? cfg->supported_profiles : 0, NIPC_PROFILE_BASELINE),
+        .preferred_profiles = cfg ? cfg->preferred_profiles : 0,
+        .max_request_payload_bytes =
+            or_default(cfg ? cfg->max_request_payload_bytes : 0, NIPC_MAX_PAYLOAD_DEFAULT),
+        .max_request_batch_items = or_default(cfg ? cfg->max_request_batch_items : 0, 1),
+        .max_response_payload_bytes =
+            or_default(cfg ? cfg->max_response_payload_bytes : 0, NIPC_MAX_PAYLOAD_DEFAULT),
+        .max_response_batch_items = or_default(cfg ? cfg->max_response_batch_items : 0, 1),
+        .auth_token = cfg ? cfg->auth_token : 0,
+        .packet_size = or_default(cfg ? cfg->packet_size : 0, nipc__conn_auto_packet_size(conn)),
+    };
+    uint64_t deadline = nipc__deadline(
+        or_default(cfg ? cfg->handshake_timeout_ms : 0, NIPC_HANDSHAKE_TIMEOUT_DEFAULT_MS));
+
+    uint8_t buf[NIPC__HANDSHAKE_BUF];
+    nipc__handshake_encode_hello(&hello, buf);
+    err = nipc__conn_send(conn, buf, NIPC_HEADER_SIZE + NIPC_HELLO_SIZE, NULL, 0, deadline, NULL);
+    size_t len = 0;
+    if (err == NIPC_OK)
+        err = nipc__conn_recv(conn, buf, sizeof buf, NULL, 0, &len, 1, deadline, NULL);
+    if (err == NIPC_ERR_TOO_LARGE)
+        err = NIPC_ERR_PROTOCOL;
+    nipc_hello_ack_t ack;
+    if (err == NIPC_OK)
+        err = nipc__handshake_client_result(buf, len, &ack);
+    if (err == NIPC_ERR_HANDSHAKE) {
+        /* Our server answers INTERNAL_ERROR when it is at its session limit. */
+        nipc_header_t h;
+        if (nipc_header_decode(buf, len, &h) == NIPC_OK &&
+            h.transport_status == NIPC_STATUS_INTERNAL_ERROR)
+            err = NIPC_ERR_BUSY;
+    }
+    if (err != NIPC_OK) {
+        nipc__conn_close(conn);
+        return err;
+    }
+
+    nipc_session_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        nipc__conn_close(conn);
+        return NIPC_ERR_NO_MEMORY;
+    }
+    s->conn = conn;
+    /* A selected bit that is not one of our SHM profiles (and that we did
+     * not offer) runs on the baseline, as upstream C does. */
+    uint32_t sel = ack.selected_profile;
+    if (sel & nipc__shm_profiles & hello.supported_profiles) {
+        err = attach_shm(s, run_dir, service, &ack, hello.auth_token,
+                         or_default(cfg ? cfg->shm_attach_timeout_ms : 0,
+                                    NIPC_SHM_ATTACH_TIMEOUT_DEFAULT_MS));
+        if (err != NIPC_OK) {
+            session_free(s);
+            return err;
+        }
+    } else {
+        ack.selected_profile = NIPC_PROFILE_BASELINE;
+    }
+    err = session_setup(s, &ack, 0,
+                        or_default(cfg ? cfg->max_in_flight : 0, NIPC_MAX_IN_FLIGHT_DEFAULT));
+    if (err != NIPC_OK) {
+        session_free(s);
+        return err;
+    }
+    *out = s;
+    return NIPC_OK;
+}
+
+/* -------------------------------------------------------------- in flight */
+
+static int in_flight_find(const nipc_session_t *s, uint64_t id)
+{
+    for (uint32_t i = 0; i < s->in_flight_count; i++)
+        if (s->in_flight[i] == id)
+            return (int)i;
+    return -1;
+}
+
+static void in_flight_remove(nipc_session_t *s, uint64_t id)
+{
+    int i = in_flight_find(s, id);
+    if (i >= 0)
+        s->in_flight[i] = s->in_flight[--s->in_flight_count];
+}
+
+static nipc_error_t fail_receive(nipc_session_t *s, nipc_error_t err)
+{
+    /* A transport failure answers nothing that was in flight. */
+    s->rx_broken = 1;
+    s->in_flight_count = 0;
+    return err;
+}
+
+static nipc_error_t fail_send(nipc_session_t *s, nipc_error_t err)
+{
+    s->tx_broken = 1;
+    return fail_receive(s, err);
+}
+
+/* ------------------------------------------------------------------- send */
+
+static nipc_error_t send_chunked(nipc_session_t *s, const uint8_t *payload, uint32_t plen,
+                                 uint64_t message_id, uint64_t deadline,
+                                 const nipc_abort_t *abort)
+{
+    uint32_t per = s->info.packet_size - NIPC_HEADER_SIZE;
+    uint32_t count = nipc_chunk_count(plen, per, s->info.packet_size);
+    nipc_error_t err = nipc__conn_send(s->conn, s->tx_header, NIPC_HEADER_SIZE, payload, per,
+                                       deadline, abort);
+    if (err != NIPC_OK)
+        return err;
+    nipc_chunk_header_t ch = {
+        .magic = NIPC_CHUNK_MAGIC,
+        .version = NIPC_PROTOCOL_VERSION,
+        .message_id = message_id,
+        .total_message_len = NIPC_HEADER_SIZE + plen,
+        .chunk_count = count,
+    };
+    uint32_t off = per;
+    for (uint32_t i = 1; i < count; i++) {
+        uint32_t n = plen - off < per ? plen - off : per;
+        ch.chunk_index = i;
+        ch.chunk_payload_len = n;
+        nipc_chunk_header_encode(&ch, s->chunk_header);
+        err = nipc__conn_send(s->conn, s->chunk_header, NIPC_CHUNK_HEADER_SIZE, payload + off, n,
+                              deadline, abort);
+        if (err != NIPC_OK)
+            return fail_send(s, err); /* part of the message is out */
+        off += n;
+    }
+    return NIPC_OK;
+}
+
+nipc_error_t nipc_session_send(nipc_session_t *s, nipc_header_t *h, const void *payload,
+                               size_t payload_len, uint32_t timeout_ms, const nipc_abort_t *abort)
+{
+    if (!s || !h || (payload_len && !payload))
+        return NIPC_ERR_INVALID_ARGUMENT;
+    if (s->tx_broken)
+        return NIPC_ERR_DISCONNECTED;
+    if (payload_len > s->tx_max_payload || h->item_count > s->tx_max_batch)
+        return NIPC_ERR_LIMIT_EXCEEDED;
+
+    int track = !s->info.is_server && h->kind == NIPC_KIND_REQUEST;
+    if (track) {
+        if (in_flight_find(s, h->message_id) >= 0)
+            return NIPC_ERR_DUPLICATE_ID;
+        if (s->in_flight_count >= s->in_flight_max)
+            return NIPC_ERR_LIMIT_EXCEEDED;
+    }
+
+    h->magic = NIPC_HEADER_MAGIC;
+    h->version = NIPC_PROTOCOL_VERSION;
+    h->header_len = NIPC_HEADER_SIZE;
+    h->payload_len = (uint32_t)payload_len;
+    nipc_header_encode(h, s->tx_header);
+
+    nipc_error_t err;
+    if (s->shm) {
+        err = nipc__shm_publish(s->shm, s->tx_header, NIPC_HEADER_SIZE, payload, payload_len);
+    } else if (NIPC_HEADER_SIZE + (uint64_t)payload_len <= s->info.packet_size) {
+        err = nipc__conn_send(s->conn, s->tx_header, NIPC_HEADER_SIZE, payload, payload_len,
+                              nipc__deadline(timeout_ms), abort);
+    } else {
+        err = send_chunked(s, payload, (uint32_t)payload_len, h->message_id,
+                           nipc__deadline(timeout_ms), abort);
+    }
+    if (err == NIPC_OK) {
+        if (track)
+            s->in_flight[s->in_flight_count++] = h->message_id;
+        return NIPC_OK;
+    }
+    /* Nothing left this side: the session is still whole. */
+    if (err == NIPC_ERR_TIMEOUT || err == NIPC_ERR_ABORTED || err == NIPC_ERR_TOO_LARGE ||
+        err == NIPC_ERR_INVALID_ARGUMENT)
+        return err;
+    return fail_send(s, err);
+}
+
+/* ---------------------------------------------------------------- receive */
+
+/* Reads the continuations of a chunked message straight into rx_buf. */
+static nipc_error_t receive_chunks(nipc_session_t *s, const nipc_header_t *h, uint32_t first,
+                                   uint64_t deadline, const nipc_abort_t *abort)
+{
+    uint32_t plen = h->payload_len;
+    uint32_t per = s->info.packet_size - NIPC_HEADER_SIZE;
+    uint32_t expected = nipc_chunk_count(plen, first, s->info.packet_size);
+    uint32_t have = first;
+    for (uint32_t index = 1; have < plen; index++) {
+        uint32_t room = plen - have < per ? plen - have : per;
+        size_t got = 0;
+        nipc_error_t err = nipc__conn_recv(s->conn, s->chunk_header, NIPC_CHUNK_HEADER_SIZE,
+                                           s->rx_buf + NIPC_HEADER_SIZE + have, room, &got, 0,
+                                           deadline, abort);
+        if (err == NIPC_ERR_TOO_LARGE)
+            return NIPC_ERR_BAD_CHUNK; /* overruns the message or the packet size */
+        if (err != NIPC_OK)
+            return err;
+        nipc_chunk_header_t ch;
+        if (nipc_chunk_header_decode(s->chunk_header, got, &ch) != NIPC_OK)
+            return NIPC_ERR_BAD_CHUNK;
+        uint32_t n = (uint32_t)(got - NIPC_CHUNK_HEADER_SIZE);
+        if (ch.chunk_payload_len == 0 || ch.chunk_payload_len != n ||
+            ch.message_id != h->message_id || ch.chunk_index != index ||
+            ch.chunk_count != expected || ch.total_message_len != NIPC_HEADER_SIZE + plen)
+            return NIPC_ERR_BAD_CHUNK;
+        have += n;
+    }
+    return NIPC_OK;
+}
+
+/* Checks shared by both transports once the whole message is in rx_buf. */
+static nipc_error_t check_message(nipc_session_t *s, nipc_message_t *msg)
+{
+    const nipc_header_t *h = &msg->header;
+    if (h->payload_len > s->rx_max_payload || h->item_count > s->rx_max_batch)
+        return NIPC_ERR_LIMIT_EXCEEDED;
+    if (!s->info.is_server && h->kind == NIPC_KIND_RESPONSE &&
+        in_flight_find(s, h->message_id) < 0)
+        return NIPC_ERR_UNKNOWN_ID;
+    return NIPC_OK;
+}
+
+static nipc_error_t finish_message(nipc_session_t *s, nipc_message_t *msg)
+{
+    const nipc_header_t *h = &msg->header;
+    msg->payload = s->rx_buf + NIPC_HEADER_SIZE;
+    if ((h->flags & NIPC_FLAG_BATCH) && h->item_count > 1) {
+        nipc_error_t err = nipc_batch_validate(msg->payload, h->payload_len, h->item_count);
+        if (err != NIPC_OK)
+            return err;
+    }
+    if (!s->info.is_server && h->kind == NIPC_KIND_RESPONSE)
+        in_flight_remove(s, h->message_id);
+    return NIPC_OK;
+}
+
+static nipc_error_t receive_shm(nipc_session_t *s, nipc_message_t *msg, uint64_t deadline,
+                                const nipc_abort_t *abort)
+{
+    uint32_t len = 0;
+    nipc_error_t err = nipc__shm_consume(s->shm, s->rx_buf, s->rx_cap, &len, deadline, abort,
+                                         s->conn);
+    if (err != NIPC_OK)
+        return err;
+    err = nipc_header_decode(s->rx_buf, len, &msg->header);
+    if (err != NIPC_OK)
+        return err;
+    /* Over SHM the published length is the truth (upstream does not check
+     * the header's payload_len). */
+    msg->header.payload_len = len - NIPC_HEADER_SIZE;
+    err = check_message(s, msg);
+    if (err != NIPC_OK)
+        return err;
+    return finish_message(s, msg);
+}
+
+static nipc_error_t receive_baseline(nipc_session_t *s, nipc_message_t *msg, uint64_t deadline,
+                                     const nipc_abort_t *abort, int *started)
+{
+    size_t got = 0;
+    size_t first_cap = s->rx_cap < s->info.packet_size ? s->rx_cap : s->info.packet_size;
+    nipc_error_t err =
+        nipc__conn_recv(s->conn, s->rx_buf, first_cap, NULL, 0, &got, 1, deadline, abort);
+    if (err != NIPC_OK && err != NIPC_ERR_TOO_LARGE)
+        return err;
+    *started = 1;
+    nipc_error_t derr = nipc_header_decode(s->rx_buf, got, &msg->header);
+    if (derr != NIPC_OK)
+        return derr;
+    derr = check_message(s, msg);
+    if (derr != NIPC_OK)
+        return derr;
+    const nipc_header_t *h = &msg->header;
+    /* Longer than one packet, or longer than the header says: not ours. */
+    if (err == NIPC_ERR_TOO_LARGE || got > NIPC_HEADER_SIZE + (uint64_t)h->payload_len)
+        return NIPC_ERR_PROTOCOL;
+    uint32_t first = (uint32_t)(got - NIPC_HEADER_SIZE);
+    if (first < h->payload_len) {
+        err = receive_chunks(s, h, first, deadline, abort);
+        if (err != NIPC_OK)
+            return err;
+    }
+    return finish_message(s, msg);
+}
+
+nipc_error_t nipc_session_receive(nipc_session_t *s, nipc_message_t *msg, uint32_t timeout_ms,
+                                  const nipc_abort_t *abort)
+{
+    if (!s || !msg)
+        return NIPC_ERR_INVALID_ARGUMENT;
+    if (s->rx_broken)
+        return NIPC_ERR_DISCONNECTED;
+    uint64_t deadline = nipc__deadline(timeout_ms);
+    int started = 0;
+    nipc_error_t err;
+    if (s->shm) {
+        err = receive_shm(s, msg, deadline, abort);
+        /* SHM consume copies whole messages: a timeout never splits one. */
+        started = err != NIPC_ERR_TIMEOUT && err != NIPC_ERR_ABORTED;
+    } else {
+        err = receive_baseline(s, msg, deadline, abort, &started);
+    }
+    if (err == NIPC_OK)
+        return NIPC_OK;
+    if (!started && (err == NIPC_ERR_TIMEOUT || err == NIPC_ERR_ABORTED))
+        return err;
+    return fail_receive(s, err);
+}

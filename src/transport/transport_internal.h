@@ -1,0 +1,128 @@
+/*
+ * The interface each platform's transports implement for the generic
+ * session code (transport/session.c):
+ *
+ *  - a baseline connection that moves whole packets (UDS SEQPACKET record,
+ *    Named Pipe message) with deadlines and abort, scatter/gather of two
+ *    parts so framing needs no copies where the OS allows it;
+ *  - the SHM data plane: per-session region create/attach, publish and
+ *    consume of whole messages.
+ *
+ * Internal to the library.
+ */
+#ifndef NETIPC_TRANSPORT_INTERNAL_H
+#define NETIPC_TRANSPORT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netipc/transport.h"
+
+/* ------------------------------------------------------ baseline connection */
+
+typedef struct nipc__conn nipc__conn_t;
+
+/* Connects to the endpoint; NOT_FOUND when nobody listens. */
+nipc_error_t nipc__conn_connect(const char *run_dir, const char *service, nipc__conn_t **out);
+
+/* Packet size this side proposes when the configuration says "automatic". */
+uint32_t nipc__conn_auto_packet_size(nipc__conn_t *c);
+
+/*
+ * Sends one packet made of a[0..alen) then b[0..blen). Waits for room until
+ * `deadline` (monotonic ms, NIPC__NO_DEADLINE = none) or abort.
+ * Errors: TIMEOUT, ABORTED, DISCONNECTED, IO.
+ */
+nipc_error_t nipc__conn_send(nipc__conn_t *c, const void *a, size_t alen, const void *b,
+                             size_t blen, uint64_t deadline, const nipc_abort_t *abort);
+
+/*
+ * Receives one packet, scattering its first alen bytes into a and the rest
+ * into b. *got = packet length (capped at alen + blen). A packet longer
+ * than alen + blen returns TOO_LARGE with the parts filled. `first` hints
+ * that the caller expects to wait (poll before reading); continuations
+ * usually have data queued. Errors: TIMEOUT, ABORTED, DISCONNECTED (EOF,
+ * reset), TOO_LARGE, IO.
+ */
+nipc_error_t nipc__conn_recv(nipc__conn_t *c, void *a, size_t alen, void *b, size_t blen,
+                             size_t *got, int first, uint64_t deadline,
+                             const nipc_abort_t *abort);
+
+/* Zero-wait liveness probe: 1 if the peer has closed or the connection failed. */
+int nipc__conn_peer_gone(nipc__conn_t *c);
+
+void nipc__conn_close(nipc__conn_t *c);
+
+/* A pending (accepted, not yet handshaken) connection, from the listener. */
+struct nipc_pending {
+    nipc__conn_t *conn;
+    char *run_dir;
+    char *service;
+};
+
+/* ------------------------------------------------------------------- SHM */
+
+typedef struct nipc__shm nipc__shm_t;
+
+/*
+ * 1 when each SHM profile gets its own objects (Windows: names carry the
+ * profile), 0 when one region serves every SHM profile (Linux).
+ */
+extern const int nipc__shm_region_per_profile;
+
+/* SHM profile bits this platform implements. */
+extern const uint32_t nipc__shm_profiles;
+
+/*
+ * Server: creates the region for `session_id` before the HELLO is read.
+ * Capacities are the area sizes in bytes (multiples of 64, each holding a
+ * whole message including its 32-byte header). Errors: ADDRESS_IN_USE (a
+ * live region of that name), SHM_ALLOC (no room: ENOSPC and friends), IO.
+ */
+nipc_error_t nipc__shm_create(const char *run_dir, const char *service, uint64_t session_id,
+                              uint32_t profile, uint64_t auth_token, uint32_t request_capacity,
+                              uint32_t response_capacity, nipc__shm_t **out);
+
+/*
+ * Client: attaches the region named by the HELLO_ACK. Errors, retryable:
+ * SHM_NOT_READY, BAD_MAGIC; final: BAD_VERSION, BAD_HEADER_LEN,
+ * SHM_BAD_SIZE, SHM_BAD_PROFILE, IO, NO_MEMORY.
+ */
+nipc_error_t nipc__shm_attach(const char *run_dir, const char *service, uint64_t session_id,
+                              uint32_t profile, uint64_t auth_token, nipc__shm_t **out);
+
+uint32_t nipc__shm_request_capacity(const nipc__shm_t *s);
+uint32_t nipc__shm_response_capacity(const nipc__shm_t *s);
+
+/*
+ * Publishes one message (hdr then payload) into this side's area.
+ * Errors: INVALID_ARGUMENT (empty), TOO_LARGE (beyond the area).
+ */
+nipc_error_t nipc__shm_publish(nipc__shm_t *s, const void *hdr, size_t hlen, const void *payload,
+                               size_t plen);
+
+/*
+ * Waits for the peer's next message and copies it into buf. Spins briefly,
+ * then sleeps on the platform wait object in slices of at most 100 ms;
+ * after each empty slice it checks `abort` and whether `liveness` (the
+ * session's baseline connection) reports the peer gone. Errors: TIMEOUT,
+ * ABORTED, DISCONNECTED, TOO_LARGE (consumed), CORRUPT (consumed).
+ */
+nipc_error_t nipc__shm_consume(nipc__shm_t *s, void *buf, size_t cap, uint32_t *len,
+                               uint64_t deadline, const nipc_abort_t *abort,
+                               nipc__conn_t *liveness);
+
+/* Server: unmaps and removes the region; client: unmaps. */
+void nipc__shm_close(nipc__shm_t *s);
+
+/* ------------------------------------------------------------- session glue */
+
+/* Server side of a session over an accepted connection (consumes conn). */
+nipc_error_t nipc__session_accept(nipc__conn_t *conn, const char *run_dir, const char *service,
+                                  const nipc_transport_config_t *config, uint64_t session_id,
+                                  nipc_session_t **out);
+
+/* Reads the HELLO and answers with a rejection (consumes conn). */
+void nipc__session_reject(nipc__conn_t *conn, uint16_t status, uint32_t timeout_ms);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * Test support shared by the transport, service and cache suites: peer
+ * processes (the test program re-executes itself with peer arguments, so a
+ * peer is a real, separate process on every platform), private run
+ * directories, and resource counters for leak checks. One implementation per
+ * platform: support_posix.c, support_windows.c.
+ */
+#ifndef NETIPC_TEST_SUPPORT_H
+#define NETIPC_TEST_SUPPORT_H
+
+#include <stddef.h>
+
+typedef struct t_proc t_proc_t;
+
+/* Path of the running test executable (argv[0] resolved); set by t_init(). */
+void t_init(int argc, char **argv);
+const char *t_self(void);
+
+/* Starts `t_self() args...` (NULL-terminated). NULL on failure. */
+t_proc_t *t_spawn(const char *const args[]);
+
+/* Waits up to timeout_ms; returns 1 and the exit code (or 128 + signal on
+ * POSIX) when it ended, 0 on timeout. Frees the handle when it returns 1. */
+int t_wait(t_proc_t *p, int timeout_ms, int *exit_code);
+
+/* Kills immediately (SIGKILL / TerminateProcess), reaps and frees. */
+void t_kill(t_proc_t *p);
+
+/* Creates a fresh private directory (0700) and returns its path (static per call slot). */
+const char *t_mkdtemp(char *buf, size_t cap);
+
+/* Removes a directory tree created by t_mkdtemp. */
+void t_rmtree(const char *path);
+
+/* Number of entries in a directory (files left behind), -1 on error. */
+int t_dir_entries(const char *path);
+
+/* Open file descriptors / handles of this process. */
+int t_open_handles(void);
+
+/* Sleeps for ms milliseconds. */
+void t_sleep_ms(int ms);
+
+/* Monotonic milliseconds. */
+unsigned long long t_now_ms(void);
+
+#endif
