@@ -8,6 +8,11 @@ set(NETIPC_SOURCES
   src/protocol/methods_simple.c
   src/protocol/cgroups_snapshot.c
   src/transport/session.c
+  src/service/client.c
+  src/service/client_calls.c
+  src/service/server.c
+  src/service/server_dispatch.c
+  src/cache/cgroups_cache.c
 )
 if(WIN32)
   list(APPEND NETIPC_SOURCES

@@ -9,5 +9,7 @@
 #include "netipc/protocol.h"
 #include "netipc/codec.h"
 #include "netipc/transport.h"
+#include "netipc/service.h"
+#include "netipc/cache.h"
 
 #endif

@@ -86,7 +86,9 @@ nipc_error_t nipc__shm_create(const char *run_dir, const char *service, uint64_t
 /*
  * Client: attaches the region named by the HELLO_ACK. Errors, retryable:
  * SHM_NOT_READY, BAD_MAGIC; final: BAD_VERSION, BAD_HEADER_LEN,
- * SHM_BAD_SIZE, SHM_BAD_PROFILE, IO, NO_MEMORY.
+ * SHM_BAD_SIZE, SHM_BAD_PROFILE, SHM_ALLOC (cannot map), NO_MEMORY. The
+ * session layer returns these from connect unchanged, and Level 2 reads
+ * exactly this set as "attach failed: reconnect without SHM".
  */
 nipc_error_t nipc__shm_attach(const char *run_dir, const char *service, uint64_t session_id,
                               uint32_t profile, uint64_t auth_token, nipc__shm_t **out);

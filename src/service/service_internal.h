@@ -1,0 +1,96 @@
+/*
+ * Level 2 internals shared by the client engine (client.c), the typed calls
+ * (client_calls.c) and the server (server.c, server_dispatch.c).
+ */
+#ifndef NETIPC_SERVICE_INTERNAL_H
+#define NETIPC_SERVICE_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netipc/service.h"
+#include "netipc/transport.h"
+
+static inline uint32_t nipc__or(uint32_t v, uint32_t def)
+{
+    return v ? v : def;
+}
+
+/* ------------------------------------------------------------------ client */
+
+struct nipc_client {
+    char *run_dir;
+    char *service;
+    nipc_client_config_t cfg; /* defaults filled in */
+
+    /* Per-connection proposals: SHM bits are dropped for good after an
+     * attach failure; payload proposals only grow (reset by close()). */
+    uint32_t supported, preferred;
+    uint32_t req_proposal, resp_proposal;
+
+    nipc_session_t *session;
+    atomic_int state; /* nipc_client_state_t */
+    nipc_abort_t *abort;
+
+    uint8_t *req_buf; /* encoded request, reused across calls */
+    size_t req_cap;
+
+    uint64_t connect_count, reconnect_count, call_count, error_count;
+    nipc_error_t last_error;
+};
+
+/* One typed call: the encoded request and how to decode its response. */
+typedef struct nipc__call {
+    uint16_t method;
+    uint16_t flags;
+    uint32_t item_count;
+    const uint8_t *payload;
+    size_t payload_len;
+    nipc_error_t (*decode)(void *ctx, const nipc_message_t *msg);
+    void *decode_ctx;
+} nipc__call_t;
+
+/* Runs a call with the retry and growth rules of services.md §3–§5. */
+nipc_error_t nipc__client_call(nipc_client_t *c, const nipc__call_t *call, uint32_t timeout_ms);
+
+/* The client's request buffer with room for `len` bytes (NULL: no memory). */
+uint8_t *nipc__client_request_buffer(nipc_client_t *c, size_t len);
+
+void nipc__client_reset_limits(nipc_client_t *c);
+
+/* ------------------------------------------------------------------ server */
+
+/* The one typed handler of a server. */
+typedef union nipc__handler {
+    nipc_increment_handler_fn increment;
+    nipc_string_reverse_handler_fn string_reverse;
+    nipc_cgroups_snapshot_handler_fn cgroups_snapshot;
+} nipc__handler_t;
+
+/*
+ * Per-method request processing. `req` is the request payload (one item of
+ * a batch, or the whole payload); the answer goes to out[0..cap).
+ * Returns OK, a codec error (→ BAD_ENVELOPE), BUFFER_TOO_SMALL (→
+ * LIMIT_EXCEEDED) or HANDLER_FAILED (→ INTERNAL_ERROR).
+ */
+typedef nipc_error_t (*nipc__dispatch_fn)(const nipc__handler_t *handler, void *ctx,
+                                          const uint8_t *req, size_t req_len, uint8_t *out,
+                                          size_t cap, size_t *out_len);
+
+typedef struct nipc__method {
+    uint16_t code;
+    int batchable; /* INCREMENT and STRING_REVERSE; snapshots and lookups are not */
+    nipc__dispatch_fn dispatch;
+} nipc__method_t;
+
+extern const nipc__method_t nipc__method_increment;
+extern const nipc__method_t nipc__method_string_reverse;
+extern const nipc__method_t nipc__method_cgroups_snapshot;
+
+/* Creates a server for `method` with its typed handler. */
+nipc_error_t nipc__server_create(const char *run_dir, const char *service,
+                                 const nipc_server_config_t *config, const nipc__method_t *method,
+                                 nipc__handler_t handler, void *ctx, nipc_server_t **out);
+
+#endif
