@@ -381,7 +381,7 @@ nipc_error_t nipc__shm_attach(const char *run_dir, const char *service, uint64_t
     if (base == MAP_FAILED) {
         int e = errno;
         close(fd);
-        return nipc__os_fail(NIPC_ERR_IO, e);
+        return nipc__os_fail(NIPC_ERR_SHM_ALLOC, e);
     }
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     err = check_header(base, size);
