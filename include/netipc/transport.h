@@ -89,6 +89,7 @@ typedef struct nipc_session_info {
     uint64_t session_id;
     uint32_t shm_request_capacity; /* 0 when the session runs on the baseline */
     uint32_t shm_response_capacity;
+    uint32_t server_profiles; /* every profile the server supports (from its HELLO_ACK) */
 } nipc_session_info_t;
 
 /* A received message; `payload` is borrowed until the next receive or close. */

@@ -99,6 +99,7 @@ static nipc_error_t session_setup(nipc_session_t *s, const nipc_hello_ack_t *ack
     i->max_response_batch = ack->agreed_max_response_batch_items;
     i->packet_size = ack->agreed_packet_size;
     i->session_id = ack->session_id;
+    i->server_profiles = ack->server_supported_profiles;
     if (s->shm) {
         i->shm_request_capacity = nipc__shm_request_capacity(s->shm);
         i->shm_response_capacity = nipc__shm_response_capacity(s->shm);
@@ -120,6 +121,18 @@ static nipc_error_t session_setup(nipc_session_t *s, const nipc_hello_ack_t *ack
     }
     if (cap > SIZE_MAX)
         return NIPC_ERR_NO_MEMORY;
+    if (!s->shm) {
+        /* The largest packet on the baseline: a full packet, or less when
+         * no payload in either direction can fill one. */
+        uint32_t most = s->tx_max_payload > s->rx_max_payload ? s->tx_max_payload
+                                                              : s->rx_max_payload;
+        uint64_t packet = (uint64_t)NIPC_HEADER_SIZE + most;
+        if (packet > i->packet_size)
+            packet = i->packet_size;
+        nipc_error_t err = nipc__conn_reserve(s->conn, (size_t)packet);
+        if (err != NIPC_OK)
+            return err;
+    }
     s->rx_cap = (size_t)cap;
     s->rx_buf = malloc(s->rx_cap);
     if (!s->rx_buf)

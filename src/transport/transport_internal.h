@@ -48,6 +48,15 @@ nipc_error_t nipc__conn_recv(nipc__conn_t *c, void *a, size_t alen, void *b, siz
                              size_t *got, int first, uint64_t deadline,
                              const nipc_abort_t *abort);
 
+/*
+ * Called once the session's limits are agreed, with the largest packet the
+ * connection will send or receive in two parts. Transports that must copy
+ * such packets into one buffer (Windows: one WriteFile per message) allocate
+ * it here, so send and receive never allocate; others do nothing. Two-part
+ * packets above this size are refused with INVALID_ARGUMENT. NO_MEMORY.
+ */
+nipc_error_t nipc__conn_reserve(nipc__conn_t *c, size_t max_packet);
+
 /* Zero-wait liveness probe: 1 if the peer has closed or the connection failed. */
 int nipc__conn_peer_gone(nipc__conn_t *c);
 
@@ -116,6 +125,17 @@ nipc_error_t nipc__shm_consume(nipc__shm_t *s, void *buf, size_t cap, uint32_t *
 
 /* Server: unmaps and removes the region; client: unmaps. */
 void nipc__shm_close(nipc__shm_t *s);
+
+/* What a region file in run_dir is (POSIX; used by `netipc status`). */
+typedef enum nipc__region_state {
+    NIPC__REGION_ABSENT,
+    NIPC__REGION_LIVE,    /* its owner process is alive */
+    NIPC__REGION_STALE,   /* left by a dead owner */
+    NIPC__REGION_JUNK,    /* not a region (wrong magic, too short, not a file) */
+    NIPC__REGION_UNKNOWN, /* could not tell (e.g. out of fds): treated as live */
+} nipc__region_state_t;
+
+nipc__region_state_t nipc__shm_region_state(const char *run_dir, const char *name);
 
 /* ------------------------------------------------------------- session glue */
 

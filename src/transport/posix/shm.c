@@ -127,53 +127,75 @@ static int remove_if_same(int dirfd, const char *name, const struct stat *seen)
 }
 
 /*
- * Upstream C stale detection. Returns 1 when the name is free (absent or
- * removed), 0 when it must be kept (live owner, or we could not tell).
+ * Upstream C stale detection, without side effects: what the entry `name`
+ * of dirfd is. *st receives the entry's identity when it exists.
  */
-static int reclaim_if_stale(int dirfd, const char *name)
+static nipc__region_state_t classify(int dirfd, const char *name, struct stat *st)
 {
     int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         int e = errno;
         if (e == ENOENT)
-            return 1;
+            return NIPC__REGION_ABSENT;
         if (e == EMFILE || e == ENFILE)
-            return 0;
+            return NIPC__REGION_UNKNOWN;
         /* A symlink, a directory we cannot open, an unreadable file: junk. */
-        struct stat st;
-        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-            return errno == ENOENT;
-        return remove_if_same(dirfd, name, &st);
+        if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) != 0)
+            return errno == ENOENT ? NIPC__REGION_ABSENT : NIPC__REGION_UNKNOWN;
+        return NIPC__REGION_JUNK;
     }
 
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
+    nipc__region_state_t state = NIPC__REGION_JUNK;
+    if (fstat(fd, st) != 0) {
         close(fd);
-        return 0;
+        return NIPC__REGION_UNKNOWN;
     }
-    int junk = !S_ISREG(st.st_mode) || st.st_size < (off_t)SHM_HEADER_LEN;
-    int live = 0;
-    if (!junk) {
+    if (S_ISREG(st->st_mode) && st->st_size >= (off_t)SHM_HEADER_LEN) {
         void *m = mmap(NULL, SHM_HEADER_LEN, PROT_READ, MAP_SHARED, fd, 0);
-        if (m == MAP_FAILED) {
-            junk = 1;
-        } else {
+        if (m != MAP_FAILED) {
             uint8_t *h = m;
             int32_t pid;
             memcpy(&pid, h + OFF_OWNER_PID, sizeof pid);
             uint32_t gen = nipc__ld32(h + OFF_OWNER_GEN);
             if (nipc__ld32(h + OFF_MAGIC) != SHM_MAGIC)
-                junk = 1;
-            /* pid <= 0 would make kill() address a process group. */
+                state = NIPC__REGION_JUNK;
+            /* pid <= 0 would make kill() address a process group. The
+             * generation is only tested for 0, as upstream does. */
             else if (pid > 0 && (kill(pid, 0) == 0 || errno == EPERM) && gen != 0)
-                live = 1;
+                state = NIPC__REGION_LIVE;
+            else
+                state = NIPC__REGION_STALE;
             munmap(m, SHM_HEADER_LEN);
         }
     }
     close(fd);
-    if (live)
+    return state;
+}
+
+nipc__region_state_t nipc__shm_region_state(const char *run_dir, const char *name)
+{
+    int dirfd = open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0)
+        return NIPC__REGION_UNKNOWN;
+    struct stat st;
+    nipc__region_state_t state = classify(dirfd, name, &st);
+    close(dirfd);
+    return state;
+}
+
+/* Returns 1 when the name is free (absent or removed), 0 when kept. */
+static int reclaim_if_stale(int dirfd, const char *name)
+{
+    struct stat st;
+    switch (classify(dirfd, name, &st)) {
+    case NIPC__REGION_ABSENT:
+        return 1;
+    case NIPC__REGION_STALE:
+    case NIPC__REGION_JUNK:
+        return remove_if_same(dirfd, name, &st);
+    default: /* live, or we could not tell: never delete */
         return 0;
-    return remove_if_same(dirfd, name, &st);
+    }
 }
 
 /* "{service}-" + 16 lowercase hex + ".ipcshm", nothing more or less. */
