@@ -59,6 +59,9 @@ typedef struct nipc_client_config {
     uint32_t max_payload_ceiling;        /* growth bound for both directions; 0 = 1 MiB */
     uint64_t auth_token;
     uint32_t call_timeout_ms; /* default for calls given timeout 0; 0 = 30000 */
+    /* How long connect keeps retrying an SHM region that is not ready before
+     * it gives up on SHM for good and reconnects over the baseline; 0 = 5000. */
+    uint32_t shm_attach_timeout_ms;
 } nipc_client_config_t;
 
 typedef struct nipc_client_status {
@@ -203,8 +206,16 @@ NIPC_API nipc_error_t nipc_server_create_cgroups_snapshot(const char *run_dir, c
                                                           nipc_cgroups_snapshot_handler_fn fn,
                                                           void *ctx, nipc_server_t **out);
 
-/* Starts the accept thread; sessions get their own threads. */
+/* Starts the accept thread and returns; sessions get their own threads. */
 NIPC_API nipc_error_t nipc_server_start(nipc_server_t *s);
+
+/*
+ * Runs the accept loop on the calling thread until nipc_server_stop() is
+ * called (from a signal handler or another thread); then returns OK. Call
+ * nipc_server_join() afterwards to drain the sessions. Use either start()
+ * or run(), once.
+ */
+NIPC_API nipc_error_t nipc_server_run(nipc_server_t *s);
 
 /* Asks the server to stop accepting and to end sessions after their current
  * request. Returns at once. Thread-safe and async-signal-safe. */

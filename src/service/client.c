@@ -114,6 +114,7 @@ static nipc_error_t try_connect(nipc_client_t *c)
             .max_response_payload_bytes = c->resp_proposal,
             .max_response_batch_items = c->cfg.max_request_batch_items,
             .auth_token = c->cfg.auth_token,
+            .shm_attach_timeout_ms = c->cfg.shm_attach_timeout_ms, /* 0: Level 1 default */
             .max_in_flight = 1, /* one call at a time */
         };
         nipc_error_t err = nipc_session_connect(c->run_dir, c->service, &tc, &c->session);

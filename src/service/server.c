@@ -40,7 +40,7 @@ struct nipc_server {
     nipc__handler_t handler;
     void *ctx;
 
-    atomic_int running;
+    atomic_int stopping; /* sticky: set once by stop() */
     int started, joined;
     nipc__thread_t *accept_thread;
     nipc_abort_t *force; /* forced stop: wakes every session at once */
@@ -126,7 +126,7 @@ static void serve_session(nipc_server_t *srv, nipc_session_t *s)
     if (!b.resp || (srv->method->batchable && !b.item))
         goto out;
 
-    while (atomic_load(&srv->running)) {
+    while (!atomic_load(&srv->stopping)) {
         nipc_message_t msg;
         nipc_error_t err = nipc_session_receive(s, &msg, SLICE_MS, srv->force);
         if (err == NIPC_ERR_TIMEOUT)
@@ -224,7 +224,7 @@ static int start_worker(worker_t *w, nipc_server_t *srv, nipc_pending_t *p, uint
 static void accept_main(void *arg)
 {
     nipc_server_t *srv = arg;
-    while (atomic_load(&srv->running)) {
+    while (!atomic_load(&srv->stopping)) {
         nipc_pending_t *p = NULL;
         nipc_error_t err = nipc_listener_accept(srv->listener, SLICE_MS, &p);
         reap(srv->sessions, srv->max_sessions);
@@ -293,7 +293,7 @@ nipc_error_t nipc__server_create(const char *run_dir, const char *service,
         .allowed_uids = cfg.allowed_uids,
         .allowed_uid_count = cfg.allowed_uid_count,
     };
-    atomic_init(&srv->running, 0);
+    atomic_init(&srv->stopping, 0);
     srv->sessions = calloc(srv->max_sessions, sizeof *srv->sessions);
     nipc_error_t err = srv->sessions ? nipc_abort_create(&srv->force) : NIPC_ERR_NO_MEMORY;
     if (err == NIPC_OK)
@@ -315,19 +315,25 @@ nipc_error_t nipc_server_start(nipc_server_t *srv)
 {
     if (!srv || srv->started)
         return NIPC_ERR_INVALID_ARGUMENT;
-    atomic_store(&srv->running, 1);
     nipc_error_t err = nipc__thread_start(&srv->accept_thread, accept_main, srv);
-    if (err != NIPC_OK) {
-        atomic_store(&srv->running, 0);
+    if (err != NIPC_OK)
         return err;
-    }
     srv->started = 1;
+    return NIPC_OK;
+}
+
+nipc_error_t nipc_server_run(nipc_server_t *srv)
+{
+    if (!srv || srv->started)
+        return NIPC_ERR_INVALID_ARGUMENT;
+    srv->started = 1;
+    accept_main(srv); /* returns once stop() was called, even before we got here */
     return NIPC_OK;
 }
 
 void nipc_server_stop(nipc_server_t *srv)
 {
-    atomic_store(&srv->running, 0);
+    atomic_store(&srv->stopping, 1);
     nipc_listener_wake(srv->listener);
 }
 
