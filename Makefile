@@ -8,7 +8,7 @@ JOBS ?= 2
 BUILD ?= build
 CMAKE_GEN ?= -G "Unix Makefiles"
 
-.PHONY: all demo test test-gcc test-clang test-fuzz test-install bench bench-quick clean deps
+.PHONY: all demo test test-gcc test-clang test-fuzz test-install bench bench-quick clean deps fuzz-long
 
 all: demo
 
@@ -31,6 +31,15 @@ bench:
 
 bench-quick:
 	@bash scripts/bench.sh quick
+
+# Every fuzz target for FUZZ_SECONDS seconds each, one after another (own build dir).
+FUZZ_SECONDS ?= 600
+fuzz-long:
+	@bash scripts/install-deps.sh base test
+	cmake -S . -B $(BUILD)/fuzz-long $(CMAKE_GEN) -DCMAKE_C_COMPILER=clang -DNETIPC_FUZZ=ON \
+		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DNETIPC_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
+	cmake --build $(BUILD)/fuzz-long -j$(JOBS)
+	ctest --test-dir $(BUILD)/fuzz-long -L fuzz -j1 --output-on-failure
 
 clean:
 	rm -rf $(BUILD)

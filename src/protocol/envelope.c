@@ -110,7 +110,8 @@ uint32_t nipc_chunk_count(uint32_t payload_len, uint32_t first_bytes, uint32_t p
     uint64_t per = packet_size - NIPC_HEADER_SIZE;
     uint64_t rest = (uint64_t)payload_len - first_bytes;
     /* 64-bit arithmetic: rest + per - 1 cannot wrap. */
-    return (uint32_t)(1u + (rest + per - 1u) / per);
+    uint64_t count = 1u + (rest + per - 1u) / per;
+    return count > UINT32_MAX ? 0 : (uint32_t)count; /* not representable: invalid */
 }
 
 uint32_t nipc_profile_highest(uint32_t mask)

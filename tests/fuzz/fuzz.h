@@ -18,22 +18,22 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_CHECK(cond)                                                                         \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond);        \
-            abort();                                                                             \
-        }                                                                                        \
+#define FUZZ_CHECK(cond)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond);           \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
-#define FUZZ_CHECK_ERR(got, want)                                                                \
-    do {                                                                                         \
-        nipc_error_t f_got_ = (got), f_want_ = (want);                                           \
-        if (f_got_ != f_want_) {                                                                 \
-            fprintf(stderr, "%s:%d: %s returned %s, expected %s\n", __FILE__, __LINE__, #got,    \
-                    nipc_error_name(f_got_), nipc_error_name(f_want_));                          \
-            abort();                                                                             \
-        }                                                                                        \
+#define FUZZ_CHECK_ERR(got, want)                                                                  \
+    do {                                                                                           \
+        nipc_error_t f_got_ = (got), f_want_ = (want);                                             \
+        if (f_got_ != f_want_) {                                                                   \
+            fprintf(stderr, "%s:%d: %s returned %s, expected %s\n", __FILE__, __LINE__, #got,      \
+                    nipc_error_name(f_got_), nipc_error_name(f_want_));                            \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 /* Reads every byte of [p, p + n); the volatile sink keeps the loads. */

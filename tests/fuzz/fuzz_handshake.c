@@ -39,8 +39,7 @@ static int expected_status(const uint8_t *m, size_t len, const nipc__server_offe
     uint16_t version = fuzz_ld16(m + 4), hlen = fuzz_ld16(m + 6), kind = fuzz_ld16(m + 8);
     uint16_t code = fuzz_ld16(m + 12);
     if (version != 1)
-        return (hlen == 32 && kind == 3 && code == 1) ? NIPC_STATUS_INCOMPATIBLE
-                                                      : NIPC__HS_CLOSE;
+        return (hlen == 32 && kind == 3 && code == 1) ? NIPC_STATUS_INCOMPATIBLE : NIPC__HS_CLOSE;
     if (hlen != 32 || kind < 1 || kind > 3)
         return NIPC__HS_CLOSE;
     if (kind != 3 || code != 1)

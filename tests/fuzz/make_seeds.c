@@ -80,8 +80,8 @@ static void seeds_envelope(void)
 {
     copy_vector("header", "header.bin");
     put_header("increment_req", NIPC_KIND_REQUEST, NIPC_METHOD_INCREMENT, 0, 0, 8, 1);
-    put_header("snapshot_resp", NIPC_KIND_RESPONSE, NIPC_METHOD_CGROUPS_SNAPSHOT, 0,
-               NIPC_STATUS_OK, 266, 1);
+    put_header("snapshot_resp", NIPC_KIND_RESPONSE, NIPC_METHOD_CGROUPS_SNAPSHOT, 0, NIPC_STATUS_OK,
+               266, 1);
     put_header("limit_resp", NIPC_KIND_RESPONSE, NIPC_METHOD_STRING_REVERSE, 0,
                NIPC_STATUS_LIMIT_EXCEEDED, 0, 1);
     put_header("hello", NIPC_KIND_CONTROL, NIPC_CONTROL_HELLO, 0, 0, NIPC_HELLO_SIZE, 1);
@@ -141,7 +141,7 @@ static void seeds_batch(void)
 
 static nipc_hello_t client_hello(void)
 {
-    nipc_hello_t h = {1, 0, 0x07u, 0x06u, 1024u, 1u, 1048576u, 1u, 0, 0xAABBCCDDEEFF0011ull,
+    nipc_hello_t h = {1,     0, 0x07u, 0x06u, 1024u, 1u, 1048576u, 1u, 0, 0xAABBCCDDEEFF0011ull,
                       65536u};
     return h;
 }
@@ -162,13 +162,13 @@ static void seeds_handshake(void)
 
     /* Whole messages: the reference payloads behind a CONTROL header. */
     size_t n = vector("hello.bin", buf + NIPC_HEADER_SIZE, sizeof buf - NIPC_HEADER_SIZE);
-    nipc_header_t hh = nipc_header_make(NIPC_KIND_CONTROL, NIPC_CONTROL_HELLO, 0, 0,
-                                        (uint32_t)n, 1, 0);
+    nipc_header_t hh =
+        nipc_header_make(NIPC_KIND_CONTROL, NIPC_CONTROL_HELLO, 0, 0, (uint32_t)n, 1, 0);
     nipc_header_encode(&hh, buf);
     put("handshake", "hello.bin.msg", buf, NIPC_HEADER_SIZE + n);
     n = vector("hello_ack.bin", buf + NIPC_HEADER_SIZE, sizeof buf - NIPC_HEADER_SIZE);
-    hh = nipc_header_make(NIPC_KIND_CONTROL, NIPC_CONTROL_HELLO_ACK, 0, NIPC_STATUS_OK,
-                          (uint32_t)n, 1, 0);
+    hh = nipc_header_make(NIPC_KIND_CONTROL, NIPC_CONTROL_HELLO_ACK, 0, NIPC_STATUS_OK, (uint32_t)n,
+                          1, 0);
     nipc_header_encode(&hh, buf);
     put("handshake", "hello_ack.bin.msg", buf, NIPC_HEADER_SIZE + n);
 
