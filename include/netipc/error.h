@@ -75,8 +75,7 @@ extern "C" {
     X(BAD_RESPONSE, "response does not match the request")                                       \
     X(REMOTE_BAD_ENVELOPE, "server could not decode the request")                                \
     X(REMOTE_INTERNAL, "server handler failed")                                                  \
-    X(HANDLER_FAILED, "request handler reported failure")                                        \
-    X(NO_DATA, "cache holds no snapshot yet")
+    X(HANDLER_FAILED, "request handler reported failure")
 
 typedef enum nipc_error {
 #define NIPC__ERROR_ENUM(name, msg) NIPC_ERR_##name,
