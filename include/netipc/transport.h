@@ -146,9 +146,10 @@ NIPC_API nipc_error_t nipc_pending_accept(nipc_pending_t *p, const nipc_transpor
                                           uint64_t session_id, nipc_session_t **out);
 
 /*
- * Answers the client's HELLO (read within handshake_timeout_ms) with a
- * rejection ACK carrying `status` (an NIPC_STATUS_* other than OK), then
- * closes and consumes the connection. Used for a session limit.
+ * Answers the client's HELLO (read within timeout_ms; 0 = the default
+ * handshake timeout) with a rejection ACK carrying `status` (an
+ * NIPC_STATUS_* other than OK), then closes and consumes the connection.
+ * Used for a session limit.
  */
 NIPC_API void nipc_pending_reject(nipc_pending_t *p, uint16_t status, uint32_t timeout_ms);
 
@@ -160,10 +161,12 @@ NIPC_API void nipc_pending_free(nipc_pending_t *p);
 /*
  * Connects to (run_dir, service) and runs the client handshake; when an SHM
  * profile is selected, attaches the region (retrying a not-ready region for
- * shm_attach_timeout_ms). Errors: BAD_SERVICE_NAME, PATH_TOO_LONG, NOT_FOUND
- * (nobody listening), AUTH_FAILED, UNSUPPORTED, INCOMPATIBLE,
- * LIMIT_EXCEEDED, BUSY (server at its session limit), HANDSHAKE, PROTOCOL,
- * TIMEOUT, DISCONNECTED, SHM_* / BAD_MAGIC / BAD_VERSION / BAD_HEADER_LEN
+ * shm_attach_timeout_ms). handshake_timeout_ms bounds everything up to the
+ * ACK, including waiting for room in a busy listener's backlog. Errors:
+ * BAD_SERVICE_NAME, PATH_TOO_LONG, NOT_FOUND (nobody listening),
+ * AUTH_FAILED, UNSUPPORTED, INCOMPATIBLE, LIMIT_EXCEEDED, BUSY (server at
+ * its session limit), HANDSHAKE, PROTOCOL, TIMEOUT, DISCONNECTED, SHM_* /
+ * BAD_MAGIC / BAD_VERSION / BAD_HEADER_LEN
  * (attach failed: reconnect without SHM), NO_MEMORY, IO.
  */
 NIPC_API nipc_error_t nipc_session_connect(const char *run_dir, const char *service,

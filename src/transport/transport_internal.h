@@ -22,7 +22,11 @@
 
 typedef struct nipc__conn nipc__conn_t;
 
-/* Connects to the endpoint; NOT_FOUND when nobody listens. */
+/*
+ * Connects to the endpoint without waiting; NOT_FOUND when nobody listens,
+ * BUSY when a live listener cannot take a connection right now (UDS: full
+ * backlog), which the caller retries until its handshake deadline.
+ */
 nipc_error_t nipc__conn_connect(const char *run_dir, const char *service, nipc__conn_t **out);
 
 /* Packet size this side proposes when the configuration says "automatic". */
@@ -52,8 +56,9 @@ nipc_error_t nipc__conn_recv(nipc__conn_t *c, void *a, size_t alen, void *b, siz
  * Called once the session's limits are agreed, with the largest packet the
  * connection will send or receive in two parts. Transports that must copy
  * such packets into one buffer (Windows: one WriteFile per message) allocate
- * it here, so send and receive never allocate; others do nothing. Two-part
- * packets above this size are refused with INVALID_ARGUMENT. NO_MEMORY.
+ * it here, so send and receive never allocate; others do nothing. (A
+ * two-part packet above the reserved size makes such a transport grow the
+ * buffer then, or fail with NO_MEMORY.) Errors: NO_MEMORY.
  */
 nipc_error_t nipc__conn_reserve(nipc__conn_t *c, size_t max_packet);
 
@@ -114,7 +119,8 @@ nipc_error_t nipc__shm_publish(nipc__shm_t *s, const void *hdr, size_t hlen, con
 
 /*
  * Waits for the peer's next message and copies it into buf. Spins briefly,
- * then sleeps on the platform wait object in slices of at most 100 ms;
+ * then sleeps on the platform wait object in slices of at most 100 ms
+ * (deadline 0: spin only, then TIMEOUT without reading the clock);
  * after each empty slice it checks `abort` and whether `liveness` (the
  * session's baseline connection) reports the peer gone. Errors: TIMEOUT,
  * ABORTED, DISCONNECTED, TOO_LARGE (consumed), CORRUPT (consumed).

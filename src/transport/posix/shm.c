@@ -68,6 +68,7 @@ struct nipc__shm {
     uint32_t req_cap, resp_cap;
     uint8_t *req_area, *resp_area;
     uint64_t local_req_seq, local_resp_seq;
+    int spun; /* the last consume was a spin-only try that found nothing */
 };
 
 static inline uint64_t *u64_at(uint8_t *base, size_t off)
@@ -255,7 +256,17 @@ static void map_areas(nipc__shm_t *s)
 
 static int open_excl(int dirfd, const char *name)
 {
-    return openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    /* 0600 whatever the process umask: a umask such as 0277 would leave a
+     * read-only region that no (non-root) client could attach. */
+    if (fd >= 0 && fchmod(fd, 0600) != 0) {
+        int e = errno;
+        close(fd);
+        unlinkat(dirfd, name, 0);
+        errno = e;
+        return -1;
+    }
+    return fd;
 }
 
 nipc_error_t nipc__shm_create(const char *run_dir, const char *service, uint64_t session_id,
@@ -481,7 +492,10 @@ nipc_error_t nipc__shm_consume(nipc__shm_t *s, void *buf, size_t cap, uint32_t *
     size_t max_copy = cap < area_cap ? cap : area_cap;
 
     int seen = 0;
-    for (int i = 0; i < SHM_SPIN_TRIES; i++) {
+    /* Right after a spin-only try that found nothing, go straight to sleep. */
+    int tries = s->spun ? 0 : SHM_SPIN_TRIES;
+    s->spun = 0;
+    for (int i = 0; i < tries; i++) {
         if (__atomic_load_n(seq, __ATOMIC_ACQUIRE) >= expected) {
             seen = 1;
             break;
@@ -492,21 +506,24 @@ nipc_error_t nipc__shm_consume(nipc__shm_t *s, void *buf, size_t cap, uint32_t *
         uint32_t v = __atomic_load_n(sig, __ATOMIC_ACQUIRE);
         if (__atomic_load_n(seq, __ATOMIC_ACQUIRE) >= expected)
             break;
+        /* Nothing wakes the futex on abort: check before every sleep so a
+         * set abort returns at once and a later one within one slice. */
+        if (nipc_abort_is_set(abort))
+            return NIPC_ERR_ABORTED;
+        if (deadline == 0) { /* spin only: the caller retries with a deadline */
+            s->spun = 1;
+            return NIPC_ERR_TIMEOUT;
+        }
         uint32_t slice = nipc__remaining_ms(deadline, SHM_WAIT_SLICE_MS);
         if (slice == 0)
             return NIPC_ERR_TIMEOUT;
         struct timespec ts = {.tv_sec = slice / 1000u, .tv_nsec = (long)(slice % 1000u) * 1000000L};
         long rc = futex(sig, FUTEX_WAIT, v, &ts);
-        if (rc != 0 && errno == ETIMEDOUT) {
-            /* An empty slice: the peer may be gone or the caller impatient. */
-            if (nipc_abort_is_set(abort))
-                return NIPC_ERR_ABORTED;
-            if (liveness && nipc__conn_peer_gone(liveness))
-                return NIPC_ERR_DISCONNECTED;
-        } else if (nipc_abort_is_set(abort)) {
-            return NIPC_ERR_ABORTED;
-        }
-        /* EAGAIN (word changed), EINTR, wake-up: re-check. */
+        /* An empty slice: the peer may be gone. */
+        if (rc != 0 && errno == ETIMEDOUT && liveness && nipc__conn_peer_gone(liveness))
+            return NIPC_ERR_DISCONNECTED;
+        /* EAGAIN (word changed), EINTR, wake-up, timeout: re-check the
+         * sequence (a message wins over an abort), then the abort. */
     }
 
     uint32_t n = __atomic_load_n(lenp, __ATOMIC_ACQUIRE);

@@ -27,8 +27,21 @@
 /* Default packet size when SO_SNDBUF cannot be read. */
 #define UDS_FALLBACK_PACKET 65536u
 
+/* In wait-first mode, every this many receives one reads first instead. */
+#define RX_PROBE_EVERY 16u
+
 struct nipc__conn {
     int fd;
+    /*
+     * How a receive starts, learned per connection. A peer that answers one
+     * message at a time (ping-pong) is waited for first (poll), so no read
+     * is wasted; when messages are found already queued (pipelining, a
+     * server under a burst), read first and wait only on EAGAIN, saving the
+     * poll. A failed read switches back; wait-first mode re-probes with a
+     * read every RX_PROBE_EVERY receives.
+     */
+    int rx_eager;
+    uint32_t rx_since_probe;
 };
 
 struct nipc_listener {
@@ -69,6 +82,8 @@ static nipc__conn_t *conn_wrap(int fd)
         return NULL;
     }
     c->fd = fd;
+    c->rx_eager = 0;
+    c->rx_since_probe = 0;
     return c;
 }
 
@@ -79,16 +94,21 @@ nipc_error_t nipc__conn_connect(const char *run_dir, const char *service, nipc__
     nipc_error_t err = socket_path(run_dir, service, &sa, &salen);
     if (err != NIPC_OK)
         return err;
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    /* Non-blocking: a blocking connect() to a live listener whose backlog is
+     * full sleeps until it accepts, with no deadline (Linux). All later I/O
+     * uses MSG_DONTWAIT and poll() anyway. */
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return nipc__os_fail(NIPC_ERR_IO, errno);
     if (connect(fd, (struct sockaddr *)&sa, salen) != 0) {
         int e = errno;
         close(fd);
-        /* Nobody there (or a stale file, or a listener with a full backlog):
-         * for a client these all mean "no provider right now". */
-        if (e == ENOENT || e == ECONNREFUSED || e == EAGAIN || e == ENOTDIR || e == EACCES)
+        /* Nobody there (or a stale file): "no provider right now". */
+        if (e == ENOENT || e == ECONNREFUSED || e == ENOTDIR || e == EACCES)
             return nipc__os_fail(NIPC_ERR_NOT_FOUND, e);
+        /* A live listener with a full backlog: the caller waits for room. */
+        if (e == EAGAIN)
+            return nipc__os_fail(NIPC_ERR_BUSY, e);
         return nipc__os_fail(NIPC_ERR_IO, e);
     }
     *out = conn_wrap(fd);
@@ -190,9 +210,18 @@ nipc_error_t nipc__conn_recv(nipc__conn_t *c, void *a, size_t alen, void *b, siz
     struct iovec iov[2] = {{a, alen}, {b, blen}};
     struct msghdr mh = {.msg_iov = iov, .msg_iovlen = blen ? 2 : 1};
     if (first) {
-        nipc_error_t err = wait_fd(c->fd, POLLIN, -1, deadline, abort);
-        if (err != NIPC_OK)
-            return err;
+        if (c->rx_eager || ++c->rx_since_probe >= RX_PROBE_EVERY) {
+            /* Read first. An abort that is already set still wins, as it
+             * would in wait_fd(). */
+            c->rx_since_probe = 0;
+            c->rx_eager = 1;
+            if (nipc_abort_is_set(abort))
+                return NIPC_ERR_ABORTED;
+        } else {
+            nipc_error_t err = wait_fd(c->fd, POLLIN, -1, deadline, abort);
+            if (err != NIPC_OK)
+                return err;
+        }
     }
     for (;;) {
         mh.msg_flags = 0;
@@ -209,6 +238,7 @@ nipc_error_t nipc__conn_recv(nipc__conn_t *c, void *a, size_t alen, void *b, siz
         if (e == EINTR)
             continue;
         if (e == EAGAIN || e == EWOULDBLOCK) {
+            c->rx_eager = 0; /* nothing was queued: wait first from now on */
             nipc_error_t err = wait_fd(c->fd, POLLIN, -1, deadline, abort);
             if (err != NIPC_OK)
                 return err;
@@ -278,7 +308,9 @@ static nipc_error_t check_run_dir(const char *run_dir)
  */
 static nipc_error_t reclaim_path(const struct sockaddr_un *sa, socklen_t salen)
 {
-    int probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    /* Non-blocking, or a live listener with a full backlog would block this
+     * connect() (and so listener creation) until it accepts. */
+    int probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (probe < 0) /* fd exhaustion: never delete what we could not probe */
         return nipc__os_fail(NIPC_ERR_ADDRESS_IN_USE, errno);
     int rc = connect(probe, (const struct sockaddr *)sa, salen);
