@@ -704,6 +704,8 @@ static size_t hostile_hello(int i, uint8_t *buf, hello_case_t *c)
         CASE(21, "payload 43 bytes", NIPC_ERR_HANDSHAKE, -1) break;
         CASE(22, "trailing bytes (ignored)", NIPC_OK, NIPC_STATUS_OK) break;
         CASE(23, "EOF before HELLO", NIPC_ERR_DISCONNECTED, -1) break;
+        CASE(24, "longer than 128 bytes (truncated, as upstream)", NIPC_OK, NIPC_STATUS_OK)
+        break;
     default:
         return 0;
     }
@@ -719,6 +721,10 @@ static size_t hostile_hello(int i, uint8_t *buf, hello_case_t *c)
     }
     if (i == 23)
         len = 1; /* marker: connect, then close without a byte */
+    if (i == 24) {
+        memset(buf + len, 0xee, 150);
+        len += 150;
+    }
     return len;
 }
 
@@ -1146,7 +1152,7 @@ static void hostile_server_handshake(void)
         {"packet 32", NIPC_ERR_PROTOCOL},
         {"closed without ACK", NIPC_ERR_DISCONNECTED},
         {"short packet", NIPC_ERR_PROTOCOL},
-        {"ACK longer than 128 bytes", NIPC_ERR_PROTOCOL},
+        {"ACK longer than 128 bytes (truncated, as upstream)", NIPC_OK},
     };
     static const uint16_t statuses[] = {NIPC_STATUS_AUTH_FAILED, NIPC_STATUS_UNSUPPORTED,
                                         NIPC_STATUS_INCOMPATIBLE, NIPC_STATUS_LIMIT_EXCEEDED,

@@ -155,9 +155,10 @@ static nipc_error_t read_hello(nipc__conn_t *conn, uint8_t *buf, size_t *len, ui
 {
     nipc_error_t err = nipc__conn_recv(conn, buf, NIPC__HANDSHAKE_BUF, NULL, 0, len, 1, deadline,
                                        NULL);
-    /* An oversized first packet is no HELLO: the decision procedure closes. */
+    /* Upstream reads the handshake into 128 bytes and never notices a
+     * longer record: the first 128 bytes decide, the rest is ignored. */
     if (err == NIPC_ERR_TOO_LARGE)
-        return NIPC_ERR_HANDSHAKE;
+        return NIPC_OK;
     return err;
 }
 
@@ -368,8 +369,8 @@ nipc_error_t nipc_session_connect(const char *run_dir, const char *service,
     size_t len = 0;
     if (err == NIPC_OK)
         err = nipc__conn_recv(conn, buf, sizeof buf, NULL, 0, &len, 1, deadline, NULL);
-    if (err == NIPC_ERR_TOO_LARGE)
-        err = NIPC_ERR_PROTOCOL;
+    if (err == NIPC_ERR_TOO_LARGE) /* as read_hello(): 128 bytes decide */
+        err = NIPC_OK;
     nipc_hello_ack_t ack;
     if (err == NIPC_OK)
         err = nipc__handshake_client_result(buf, len, &ack);
