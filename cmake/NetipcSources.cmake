@@ -7,11 +7,16 @@ set(NETIPC_SOURCES
   src/protocol/batch.c
   src/protocol/methods_simple.c
   src/protocol/cgroups_snapshot.c
+  src/protocol/lookup_common.c
+  src/protocol/cgroups_lookup.c
+  src/protocol/apps_lookup.c
   src/transport/session.c
   src/service/client.c
   src/service/client_calls.c
   src/service/server.c
   src/service/server_dispatch.c
+  src/service/client_lookup.c
+  src/service/server_lookup.c
   src/cache/cgroups_cache.c
 )
 if(WIN32)

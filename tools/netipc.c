@@ -1,7 +1,8 @@
 /*
  * netipc: command-line tool for providers and consumers of netipc services.
  *
- *   netipc serve <kind>      run a provider (cgroups-snapshot, increment, string-reverse)
+ *   netipc serve <kind>      run a provider (cgroups-snapshot, cgroups-lookup, apps-lookup,
+ *                            increment, string-reverse)
  *   netipc call <kind> ...   make one typed call (or a timed series) and print the answer
  *   netipc status            list the endpoints of a run directory: live, stale or junk
  *   netipc cleanup           remove stale endpoint files
@@ -34,7 +35,7 @@ typedef struct options {
     uint64_t token;
     uint32_t timeout_ms;
     uint32_t max_sessions;
-    uint32_t corpus;     /* serve cgroups-snapshot: corpus items instead of this machine */
+    uint32_t corpus;     /* serve cgroups-snapshot/-lookup: corpus items instead of this machine */
     uint32_t count;      /* call: repetitions (timed series when > 1) */
     uint32_t limit;      /* call cgroups-snapshot: items printed */
     uint32_t rescan_ms;  /* serve cgroups-snapshot: rescan period */
@@ -223,6 +224,10 @@ static const char *serve_usage =
     "\n"
     "Runs a provider until SIGINT or SIGTERM. Kinds:\n"
     "  cgroups-snapshot   this machine's /sys/fs/cgroup (the corpus when unreadable)\n"
+    "  cgroups-lookup     answers cgroup paths from the same tree (full or relative\n"
+    "                     to the root): KNOWN with orchestrator, name and labels, or\n"
+    "                     UNKNOWN_PERMANENT\n"
+    "  apps-lookup        answers PIDs from /proc: comm, ppid, uid, starttime, cgroup\n"
     "  increment          answers value + 1 (test and benchmark method)\n"
     "  string-reverse     answers the reversed string (test method)\n"
     "\n"
@@ -232,8 +237,9 @@ static const char *serve_usage =
     "  --profile P        uds | shm | both (default both; uds is always offered)\n"
     "  --token N          authentication token (default 0)\n"
     "  --max-sessions N   concurrent clients (default 64)\n"
-    "  --corpus N         cgroups-snapshot: serve N corpus items instead of this machine\n"
-    "  --rescan MS        cgroups-snapshot: rescan period in ms (default 1000, 0 = never)\n"
+    "  --corpus N         cgroups-snapshot/-lookup: N corpus items instead of this machine\n"
+    "  --rescan MS        cgroups-snapshot/-lookup: rescan period in ms (default 1000, 0 =\n"
+    "                     never); a changed tree bumps the generation\n"
     "\n"
     "Prints 'READY <run-dir> <service>' on stdout once it accepts clients.\n";
 
@@ -259,6 +265,8 @@ static int cmd_serve(int argc, char **argv, options_t *o)
         .max_response_payload_bytes = NIPC_MAX_PAYLOAD_CAP,
     };
     snapshot_source_t src = {0};
+    nipc_tool_cgroups_t *lookup_db = NULL;
+    uint64_t apps_generation = 0;
     nipc_server_t *srv = NULL;
     nipc_error_t err;
     if (strcmp(kind, "increment") == 0) {
@@ -279,6 +287,16 @@ static int cmd_serve(int argc, char **argv, options_t *o)
             cfg.max_response_payload_bytes = (uint32_t)need * 2;
         err = nipc_server_create_cgroups_snapshot(o->run_dir, service, &cfg, handle_snapshot,
                                                   &src, &srv);
+    } else if (strcmp(kind, "cgroups-lookup") == 0) {
+        err = nipc_tool_cgroups_open(o->corpus, &lookup_db);
+        if (err != NIPC_OK)
+            return fail("reading cgroups", err);
+        err = nipc_server_create_cgroups_lookup(o->run_dir, service, &cfg,
+                                                nipc_tool_cgroups_lookup, lookup_db, &srv);
+    } else if (strcmp(kind, "apps-lookup") == 0) {
+        apps_generation = nipc_tool_apps_generation();
+        err = nipc_server_create_apps_lookup(o->run_dir, service, &cfg, nipc_tool_apps_lookup,
+                                             &apps_generation, &srv);
     } else {
         fprintf(stderr, "netipc: unknown kind '%s'\n\n%s", kind, serve_usage);
         return EXIT_USAGE;
@@ -299,8 +317,11 @@ static int cmd_serve(int argc, char **argv, options_t *o)
     uint64_t next = nipc__now_ms() + period;
     while (!stop_requested) {
         nipc__sleep_ms(50);
-        if (src.lock && period && nipc__now_ms() >= next) {
-            rescan(o, &src);
+        if ((src.lock || lookup_db) && period && nipc__now_ms() >= next) {
+            if (src.lock)
+                rescan(o, &src);
+            else
+                nipc_tool_cgroups_rescan(lookup_db);
             next = nipc__now_ms() + period;
         }
     }
@@ -318,6 +339,7 @@ static int cmd_serve(int argc, char **argv, options_t *o)
         nipc_cgroup_set_free(&src.set);
         nipc__mutex_free(src.lock);
     }
+    nipc_tool_cgroups_free(lookup_db);
     return 0;
 }
 
@@ -329,6 +351,8 @@ static const char *call_usage =
     "  netipc call increment <value>\n"
     "  netipc call string-reverse <text>\n"
     "  netipc call cgroups-snapshot [--limit N]\n"
+    "  netipc call cgroups-lookup <path>...   (no path: a probe for the generation)\n"
+    "  netipc call apps-lookup <pid>...\n"
     "\n"
     "Options:\n"
     "  --run-dir DIR   endpoint directory\n"
@@ -345,11 +369,94 @@ static int compare_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Positional arguments of a call, with the lookup keys parsed once. */
+typedef struct call_args {
+    int argc;
+    char **argv;
+    nipc_str_t *paths;
+    uint32_t *pids;
+} call_args_t;
+
+static void print_labels(const nipc_lookup_labels_t *labels)
+{
+    for (uint32_t j = 0; j < labels->count; j++) {
+        nipc_label_t l;
+        if (nipc_lookup_label(labels, j, &l) == NIPC_OK)
+            printf(" %.*s=%.*s", (int)l.key.len, l.key.ptr, (int)l.value.len, l.value.ptr);
+    }
+}
+
+static nipc_error_t call_cgroups_lookup(nipc_client_t *c, const call_args_t *a,
+                                        const options_t *o, int print)
+{
+    nipc_cgroups_lookup_view_t v;
+    nipc_error_t err = nipc_client_cgroups_lookup(c, a->paths, (uint32_t)a->argc, &v,
+                                                  o->timeout_ms);
+    if (err != NIPC_OK || !print)
+        return err;
+    printf("generation %" PRIu64 ", %u items\n", v.generation, v.item_count);
+    for (uint32_t i = 0; i < v.item_count; i++) {
+        nipc_cgroups_lookup_item_t it;
+        err = nipc_cgroups_lookup_resp_item(&v, i, &it);
+        if (err != NIPC_OK)
+            return err;
+        printf("  %.*s: %s", (int)it.path.len, it.path.ptr,
+               nipc_cgroup_lookup_status_name(it.status));
+        if (it.status == NIPC_CGROUP_KNOWN) {
+            printf(" orchestrator=%s name=%.*s", nipc_orchestrator_name(it.orchestrator),
+                   (int)it.name.len, it.name.ptr);
+            print_labels(&it.labels);
+        }
+        putchar('\n');
+    }
+    return NIPC_OK;
+}
+
+static nipc_error_t call_apps_lookup(nipc_client_t *c, const call_args_t *a, const options_t *o,
+                                     int print)
+{
+    nipc_apps_lookup_view_t v;
+    nipc_error_t err = nipc_client_apps_lookup(c, a->pids, (uint32_t)a->argc, &v, o->timeout_ms);
+    if (err != NIPC_OK || !print)
+        return err;
+    printf("generation %" PRIu64 ", %u items\n", v.generation, v.item_count);
+    for (uint32_t i = 0; i < v.item_count; i++) {
+        nipc_apps_lookup_item_t it;
+        err = nipc_apps_lookup_resp_item(&v, i, &it);
+        if (err != NIPC_OK)
+            return err;
+        printf("  pid %u: %s", it.pid, nipc_app_status_name(it.status));
+        if (it.status == NIPC_APP_KNOWN) {
+            printf(" comm=%.*s ppid=%u uid=", (int)it.comm.len, it.comm.ptr, it.ppid);
+            if (it.uid == NIPC_UID_UNSET)
+                printf("unset");
+            else
+                printf("%u", it.uid);
+            printf(" starttime=%" PRIu64 " cgroup=%s", it.starttime,
+                   nipc_app_cgroup_status_name(it.cgroup_status));
+            if (it.cgroup_path.len)
+                printf(" path=%.*s", (int)it.cgroup_path.len, it.cgroup_path.ptr);
+            if (it.cgroup_status == NIPC_APP_CGROUP_KNOWN) {
+                printf(" orchestrator=%s name=%.*s", nipc_orchestrator_name(it.orchestrator),
+                       (int)it.cgroup_name.len, it.cgroup_name.ptr);
+                print_labels(&it.labels);
+            }
+        }
+        putchar('\n');
+    }
+    return NIPC_OK;
+}
+
 /* One call of the chosen kind; prints the answer when `print` is set. */
-static nipc_error_t call_once(nipc_client_t *c, const char *kind, const char *arg,
+static nipc_error_t call_once(nipc_client_t *c, const char *kind, const call_args_t *a,
                               const options_t *o, int print)
 {
     nipc_error_t err;
+    const char *arg = a->argc > 0 ? a->argv[0] : NULL;
+    if (strcmp(kind, "cgroups-lookup") == 0)
+        return call_cgroups_lookup(c, a, o, print);
+    if (strcmp(kind, "apps-lookup") == 0)
+        return call_apps_lookup(c, a, o, print);
     if (strcmp(kind, "increment") == 0) {
         uint64_t v, out = 0;
         if (!parse_u64(arg, &v))
@@ -386,7 +493,8 @@ static nipc_error_t call_once(nipc_client_t *c, const char *kind, const char *ar
     return NIPC_OK;
 }
 
-static int timed_series(nipc_client_t *c, const char *kind, const char *arg, const options_t *o)
+static int timed_series(nipc_client_t *c, const char *kind, const call_args_t *a,
+                        const options_t *o)
 {
     uint64_t *lat = malloc(o->count * sizeof *lat);
     if (!lat)
@@ -394,7 +502,7 @@ static int timed_series(nipc_client_t *c, const char *kind, const char *arg, con
     uint64_t start = nipc__now_ns();
     for (uint32_t i = 0; i < o->count; i++) {
         uint64_t t0 = nipc__now_ns();
-        nipc_error_t err = call_once(c, kind, arg, o, 0);
+        nipc_error_t err = call_once(c, kind, a, o, 0);
         if (err != NIPC_OK) {
             free(lat);
             return fail("call", err);
@@ -426,7 +534,9 @@ static int cmd_call(int argc, char **argv, options_t *o)
     }
     const char *kind = argv[0];
     int needs_arg = strcmp(kind, "increment") == 0 || strcmp(kind, "string-reverse") == 0;
-    if ((!needs_arg && strcmp(kind, "cgroups-snapshot") != 0) || argc != 1 + needs_arg) {
+    int lookup = strcmp(kind, "cgroups-lookup") == 0 || strcmp(kind, "apps-lookup") == 0;
+    if ((!needs_arg && !lookup && strcmp(kind, "cgroups-snapshot") != 0) ||
+        (!lookup && argc != 1 + needs_arg)) {
         fputs(call_usage, stderr);
         return EXIT_USAGE;
     }
@@ -434,6 +544,28 @@ static int cmd_call(int argc, char **argv, options_t *o)
     if (strcmp(kind, "increment") == 0 && !parse_u64(argv[1], &dummy)) {
         fprintf(stderr, "netipc: increment needs an unsigned integer, got '%s'\n", argv[1]);
         return EXIT_USAGE;
+    }
+    call_args_t args = {argc - 1, argv + 1, NULL, NULL};
+    if (lookup) { /* keys parsed once, also for a timed series */
+        args.paths = calloc((size_t)argc, sizeof *args.paths);
+        args.pids = calloc((size_t)argc, sizeof *args.pids);
+        if (!args.paths || !args.pids) {
+            free(args.paths);
+            free(args.pids);
+            return fail("allocating", NIPC_ERR_NO_MEMORY);
+        }
+        for (int i = 0; i < args.argc; i++) {
+            args.paths[i] = (nipc_str_t){args.argv[i], (uint32_t)strlen(args.argv[i])};
+            if (strcmp(kind, "apps-lookup") != 0)
+                continue;
+            if (!parse_u64(args.argv[i], &dummy) || dummy > UINT32_MAX) {
+                fprintf(stderr, "netipc: apps-lookup needs PIDs, got '%s'\n", args.argv[i]);
+                free(args.paths);
+                free(args.pids);
+                return EXIT_USAGE;
+            }
+            args.pids[i] = (uint32_t)dummy;
+        }
     }
     nipc_client_config_t cfg = {
         .supported_profiles = o->profiles ? o->profiles
@@ -456,12 +588,14 @@ static int cmd_call(int argc, char **argv, options_t *o)
                 nipc_client_state_name(st.state), o->run_dir);
         rc = fail("connecting", st.last_error);
     } else if (o->count > 1) {
-        rc = timed_series(c, kind, needs_arg ? argv[1] : NULL, o);
+        rc = timed_series(c, kind, &args, o);
     } else {
-        err = call_once(c, kind, needs_arg ? argv[1] : NULL, o, 1);
+        err = call_once(c, kind, &args, o, 1);
         rc = err == NIPC_OK ? 0 : fail("call", err);
     }
     nipc_client_free(c);
+    free(args.paths);
+    free(args.pids);
     return rc;
 }
 
@@ -516,7 +650,8 @@ static const char *main_usage =
     "usage: netipc [--run-dir DIR] <command> [args]\n"
     "\n"
     "Commands:\n"
-    "  serve <kind>       run a provider (cgroups-snapshot, increment, string-reverse)\n"
+    "  serve <kind>       run a provider (cgroups-snapshot, cgroups-lookup, apps-lookup,\n"
+    "                     increment, string-reverse)\n"
     "  call <kind> ...    call a provider and print the answer\n"
     "  status [run-dir]   list endpoints: live, stale or junk\n"
     "  cleanup [run-dir]  remove stale endpoint files\n"

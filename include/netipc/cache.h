@@ -58,7 +58,9 @@ NIPC_API nipc_error_t nipc_cgroups_cache_refresh(nipc_cgroups_cache_t *c, uint32
 /* 1 when a snapshot exists ("has data", not "connected"). Thread-safe. */
 NIPC_API int nipc_cgroups_cache_ready(const nipc_cgroups_cache_t *c);
 
-/* Read guard around lookups; cheap, may be held by many threads at once. */
+/* Read guard around lookups; cheap, may be held by many threads at once.
+ * Guards do not nest: a thread takes one at a time. While a refresh waits
+ * to publish, new guards wait for it (a refresh is never starved). */
 NIPC_API void nipc_cgroups_cache_read_lock(nipc_cgroups_cache_t *c);
 NIPC_API void nipc_cgroups_cache_read_unlock(nipc_cgroups_cache_t *c);
 
@@ -75,7 +77,7 @@ NIPC_API uint32_t nipc_cgroups_cache_count(const nipc_cgroups_cache_t *c);
 NIPC_API int nipc_cgroups_cache_item(const nipc_cgroups_cache_t *c, uint32_t index,
                                      nipc_cgroup_item_t *out);
 
-/* Counters and state; thread-safe. */
+/* Counters and state; thread-safe, but not from inside a read guard (it takes one). */
 NIPC_API void nipc_cgroups_cache_status(const nipc_cgroups_cache_t *c,
                                         nipc_cgroups_cache_status_t *out);
 

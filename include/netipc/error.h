@@ -75,7 +75,8 @@ extern "C" {
     X(BAD_RESPONSE, "response does not match the request")                                       \
     X(REMOTE_BAD_ENVELOPE, "server could not decode the request")                                \
     X(REMOTE_INTERNAL, "server handler failed")                                                  \
-    X(HANDLER_FAILED, "request handler reported failure")
+    X(HANDLER_FAILED, "request handler reported failure")                                       \
+    X(GENERATION_CHANGED, "provider data changed between the parts of a lookup; call again")
 
 typedef enum nipc_error {
 #define NIPC__ERROR_ENUM(name, msg) NIPC_ERR_##name,

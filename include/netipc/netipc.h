@@ -8,6 +8,7 @@
 #include "netipc/error.h"
 #include "netipc/protocol.h"
 #include "netipc/codec.h"
+#include "netipc/lookup.h"
 #include "netipc/transport.h"
 #include "netipc/service.h"
 #include "netipc/cache.h"

@@ -22,6 +22,7 @@
 
 #include "netipc/codec.h"
 #include "netipc/error.h"
+#include "netipc/lookup.h"
 #include "netipc/protocol.h"
 
 #ifdef __cplusplus
@@ -33,6 +34,10 @@ extern "C" {
 #define NIPC_RESPONSE_PAYLOAD_DEFAULT 65536u
 #define NIPC_GROWTH_CEILING_DEFAULT 1048576u
 #define NIPC_SERVER_SESSIONS_DEFAULT 64u
+/* Ceilings of one logical lookup call (services.md §1, §8). */
+#define NIPC_LOOKUP_MAX_ITEMS_DEFAULT 65536u
+#define NIPC_LOOKUP_MAX_SUBCALLS_DEFAULT 4096u
+#define NIPC_LOOKUP_MAX_RESPONSE_DEFAULT (64u * 1024u * 1024u)
 
 /* ================================================================= client */
 
@@ -62,6 +67,12 @@ typedef struct nipc_client_config {
     /* How long connect keeps retrying an SHM region that is not ready before
      * it gives up on SHM for good and reconnects over the baseline; 0 = 5000. */
     uint32_t shm_attach_timeout_ms;
+    /* Lookup calls: most keys per logical call, most sub-calls it may be
+     * split into, largest stitched response; beyond them the call fails
+     * with OVERFLOW. 0 = NIPC_LOOKUP_MAX_*_DEFAULT (65536, 4096, 64 MiB). */
+    uint32_t max_logical_lookup_items;
+    uint32_t max_logical_lookup_subcalls;
+    uint32_t max_logical_lookup_response_bytes;
 } nipc_client_config_t;
 
 typedef struct nipc_client_status {
@@ -155,6 +166,40 @@ NIPC_API nipc_error_t nipc_client_string_reverse(nipc_client_t *c, const char *s
 NIPC_API nipc_error_t nipc_client_cgroups_snapshot(nipc_client_t *c, nipc_cgroups_view_t *out,
                                                    uint32_t timeout_ms);
 
+/*
+ * Lookup calls (services.md §8): one logical call for n ordered keys that
+ * returns ONE response in request order, item i answering key i, read with
+ * nipc_cgroups_lookup_resp_item() / nipc_apps_lookup_resp_item(). The keys
+ * are split into as many sub-calls as the agreed request size needs, under
+ * one deadline (timeout_ms, 0 = the configured default) with abort and the
+ * deadline checked before each; a PAYLOAD_EXCEEDED tail is asked for again
+ * and the answers are stitched; every sub-response must carry the same
+ * generation, one item per key and the echoed keys. PAYLOAD_EXCEEDED never
+ * reaches the caller; OVERSIZED_ITEM is a final per-item outcome (for
+ * cgroups also produced locally for a path too long to send at all). n = 0
+ * sends one empty request (a probe that returns the generation).
+ *
+ * *out views a client-owned buffer, valid until the next call, close() or
+ * free() on this client; keys may point into the view of the previous
+ * call. Buffers grow only when a call needs more than any before.
+ *
+ * Errors, besides those of the other calls: INVALID_ARGUMENT (NULL keys),
+ * BAD_FIELD / EMBEDDED_NUL (an empty path or a NUL in one: nothing sent),
+ * OVERFLOW (more than max_logical_lookup_items keys, more sub-calls than
+ * max_logical_lookup_subcalls, a stitched response above
+ * max_logical_lookup_response_bytes, a key that cannot be sent even after
+ * renegotiating, a sub-response whose first item is PAYLOAD_EXCEEDED),
+ * GENERATION_CHANGED (the provider's data changed between sub-calls: no
+ * mixed result; call again), BAD_RESPONSE (wrong item count, a key not
+ * echoed, an answered item after PAYLOAD_EXCEEDED). These lookup-level
+ * failures leave the session connected.
+ */
+NIPC_API nipc_error_t nipc_client_cgroups_lookup(nipc_client_t *c, const nipc_str_t *paths,
+                                                 uint32_t n, nipc_cgroups_lookup_view_t *out,
+                                                 uint32_t timeout_ms);
+NIPC_API nipc_error_t nipc_client_apps_lookup(nipc_client_t *c, const uint32_t *pids, uint32_t n,
+                                              nipc_apps_lookup_view_t *out, uint32_t timeout_ms);
+
 /* ================================================================= server */
 
 typedef struct nipc_server_config {
@@ -186,6 +231,25 @@ typedef nipc_error_t (*nipc_string_reverse_handler_fn)(void *ctx, nipc_str_t in,
 typedef nipc_error_t (*nipc_cgroups_snapshot_handler_fn)(void *ctx, void *buf, size_t cap,
                                                          size_t *out_len);
 
+/*
+ * Lookup handlers get the decoded request (keys read with
+ * nipc_cgroups_lookup_req_key() / nipc_apps_lookup_req_pid()) and a reply
+ * builder over the session's response buffer. Add exactly one item per key,
+ * in request order, echoing the key; set the generation with
+ * nipc_*_lookup_builder_set_generation() (default 0). The builder keeps
+ * room for the keys still to come and turns answers that do not fit into
+ * OVERSIZED_ITEM / PAYLOAD_EXCEEDED by itself (nipc_*_builder_exceeded()
+ * tells when the remaining answers no longer matter). The answer is judged
+ * by the builder first: an invalid item (sticky builder error) or a wrong
+ * item count is answered BAD_ENVELOPE, not even room for minimal items
+ * LIMIT_EXCEEDED; then a non-OK return is INTERNAL_ERROR.
+ */
+typedef nipc_error_t (*nipc_cgroups_lookup_handler_fn)(void *ctx,
+                                                       const nipc_cgroups_lookup_req_t *req,
+                                                       nipc_cgroups_lookup_builder_t *b);
+typedef nipc_error_t (*nipc_apps_lookup_handler_fn)(void *ctx, const nipc_apps_lookup_req_t *req,
+                                                    nipc_apps_lookup_builder_t *b);
+
 typedef struct nipc_server nipc_server_t;
 
 /*
@@ -206,6 +270,16 @@ NIPC_API nipc_error_t nipc_server_create_cgroups_snapshot(const char *run_dir, c
                                                           nipc_cgroups_snapshot_handler_fn fn,
                                                           void *ctx, nipc_server_t **out);
 
+/* Lookup servers are not batch-aware: a BATCH request is answered BAD_ENVELOPE. */
+NIPC_API nipc_error_t nipc_server_create_cgroups_lookup(const char *run_dir, const char *service,
+                                                        const nipc_server_config_t *config,
+                                                        nipc_cgroups_lookup_handler_fn fn,
+                                                        void *ctx, nipc_server_t **out);
+NIPC_API nipc_error_t nipc_server_create_apps_lookup(const char *run_dir, const char *service,
+                                                     const nipc_server_config_t *config,
+                                                     nipc_apps_lookup_handler_fn fn, void *ctx,
+                                                     nipc_server_t **out);
+
 /* Starts the accept thread and returns; sessions get their own threads. */
 NIPC_API nipc_error_t nipc_server_start(nipc_server_t *s);
 
@@ -225,7 +299,9 @@ NIPC_API void nipc_server_stop(nipc_server_t *s);
  * Stops (if not yet) and waits up to timeout_ms for in-flight requests to
  * finish, then forces the remaining sessions closed and joins every thread.
  * Returns 1 when everything finished in time. A handler that never returns
- * cannot be interrupted.
+ * cannot be interrupted, nor can a handshake in progress (a client that
+ * connected but has not sent its HELLO): it ends within
+ * handshake_timeout_ms.
  */
 NIPC_API int nipc_server_join(nipc_server_t *s, uint32_t timeout_ms);
 

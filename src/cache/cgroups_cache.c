@@ -28,11 +28,13 @@ typedef struct snapshot {
     char *strings;
     uint32_t *buckets; /* item index + 1, 0 = empty; NULL = linear scan */
     uint32_t mask;     /* bucket count - 1 */
+    int by_name;       /* buckets also hash the name (colliding hashes) */
 } snapshot_t;
 
 struct nipc_cgroups_cache {
     nipc_client_t *client;
     nipc__rwlock_t *lock;  /* guards `current` against readers */
+    nipc__mutex_t *gate;   /* held by a refresh waiting to publish: see read_lock() */
     nipc__mutex_t *writer; /* serialises refreshes and the client */
     snapshot_t *current;
     atomic_int populated;
@@ -52,9 +54,57 @@ static void snapshot_free(snapshot_t *s)
     free(s);
 }
 
-static uint32_t bucket_of(uint32_t hash, const char *name, uint32_t len, uint32_t mask)
+/* murmur3's 32-bit finaliser: spreads the item's hash over the table. */
+static inline uint32_t mix32(uint32_t h)
 {
-    return (hash ^ nipc_djb2(name, len)) & mask;
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
+    return h;
+}
+
+/* FNV-1a of the name, used only for snapshots whose hashes collide (see below). */
+static uint32_t name_hash(const char *name, uint32_t len)
+{
+    uint32_t h = 2166136261u;
+    for (uint32_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)name[i]) * 16777619u;
+    return h;
+}
+
+/*
+ * Buckets come from the item's hash alone, which providers fill with
+ * djb2(name): lookups never rehash the name. (Mixing djb2(name) back in,
+ * as this did before, cancelled to 0 for every honest item and put the
+ * whole table in one probe chain.) Only a snapshot whose hashes collide too
+ * much is indexed by name as well (`by_name`).
+ */
+static inline uint32_t bucket_of(const snapshot_t *s, uint32_t hash, const char *name,
+                                 uint32_t len)
+{
+    if (s->by_name)
+        hash ^= name_hash(name, len);
+    return mix32(hash) & s->mask;
+}
+
+/* Fills the table; gives up (0) past `budget` probes, 0 = no limit. */
+static int index_fill(snapshot_t *s, uint64_t budget)
+{
+    uint64_t probes = 0;
+    memset(s->buckets, 0, ((size_t)s->mask + 1) * sizeof *s->buckets);
+    for (uint32_t i = 0; i < s->count; i++) {
+        const entry_t *e = &s->items[i];
+        uint32_t b = bucket_of(s, e->hash, e->name, e->name_len);
+        while (s->buckets[b]) {
+            if (budget && ++probes > budget)
+                return 0;
+            b = (b + 1) & s->mask;
+        }
+        s->buckets[b] = i + 1;
+    }
+    return 1;
 }
 
 static void index_build(snapshot_t *s)
@@ -64,16 +114,16 @@ static void index_build(snapshot_t *s)
         n <<= 1;
     if (n > UINT32_MAX)
         return;
-    s->buckets = calloc((size_t)n, sizeof *s->buckets);
+    s->buckets = malloc((size_t)n * sizeof *s->buckets);
     if (!s->buckets)
         return; /* lookups fall back to a linear scan */
     s->mask = (uint32_t)n - 1;
-    for (uint32_t i = 0; i < s->count; i++) {
-        const entry_t *e = &s->items[i];
-        uint32_t b = bucket_of(e->hash, e->name, e->name_len, s->mask);
-        while (s->buckets[b])
-            b = (b + 1) & s->mask;
-        s->buckets[b] = i + 1;
+    /* A half-full table of well-spread hashes averages under one probe per
+     * item; far more means the provider sent colliding hashes (a broken or
+     * hostile one): index by name too rather than build in quadratic time. */
+    if (!index_fill(s, 8ull * s->count + 64)) {
+        s->by_name = 1;
+        index_fill(s, 0);
     }
 }
 
@@ -124,12 +174,16 @@ nipc_error_t nipc_cgroups_cache_create(const char *run_dir, const char *service,
                                        const nipc_client_config_t *config,
                                        nipc_cgroups_cache_t **out)
 {
+    if (!out)
+        return NIPC_ERR_INVALID_ARGUMENT;
     nipc_cgroups_cache_t *c = calloc(1, sizeof *c);
     if (!c)
         return NIPC_ERR_NO_MEMORY;
     nipc_error_t err = nipc_client_create(run_dir, service, config, &c->client);
     if (err == NIPC_OK)
         err = nipc__rwlock_create(&c->lock);
+    if (err == NIPC_OK)
+        err = nipc__mutex_create(&c->gate);
     if (err == NIPC_OK)
         err = nipc__mutex_create(&c->writer);
     if (err != NIPC_OK) {
@@ -156,10 +210,12 @@ nipc_error_t nipc_cgroups_cache_refresh(nipc_cgroups_cache_t *c, uint32_t timeou
         return err;
     }
 
+    nipc__mutex_lock(c->gate);
     nipc__rwlock_wrlock(c->lock);
     snapshot_t *old = c->current;
     c->current = fresh;
     nipc__rwlock_unlock(c->lock);
+    nipc__mutex_unlock(c->gate);
     snapshot_free(old); /* no reader can see it any more */
 
     atomic_store(&c->populated, 1);
@@ -176,7 +232,13 @@ int nipc_cgroups_cache_ready(const nipc_cgroups_cache_t *c)
 
 void nipc_cgroups_cache_read_lock(nipc_cgroups_cache_t *c)
 {
+    /* Platform rwlocks may prefer readers (glibc does by default): with
+     * guards that keep overlapping, a refresh would never get the write
+     * lock. A refresh holds the gate while it waits, so new guards queue
+     * behind it and it publishes as soon as the open ones close. */
+    nipc__mutex_lock(c->gate);
     nipc__rwlock_rdlock(c->lock);
+    nipc__mutex_unlock(c->gate);
 }
 
 void nipc_cgroups_cache_read_unlock(nipc_cgroups_cache_t *c)
@@ -200,32 +262,63 @@ static int matches(const entry_t *e, uint32_t hash, const char *name, uint32_t l
     return e->hash == hash && e->name_len == len && memcmp(e->name, name, len) == 0;
 }
 
+/* Full probe of a hashed snapshot; the table is at most half full, so
+ * probing always reaches an empty slot. */
+static const entry_t *find_hashed(const snapshot_t *s, uint32_t hash, const char *name,
+                                  uint32_t len)
+{
+    for (uint32_t b = bucket_of(s, hash, name, len);; b = (b + 1) & s->mask) {
+        uint32_t slot = s->buckets[b];
+        if (!slot)
+            return NULL;
+        if (matches(&s->items[slot - 1], hash, name, len))
+            return &s->items[slot - 1];
+    }
+}
+
+static const entry_t *find_slow(const snapshot_t *s, uint32_t hash, const char *name,
+                                uint32_t len)
+{
+    if (s->buckets)
+        return find_hashed(s, hash, name, len);
+    for (uint32_t i = 0; i < s->count; i++)
+        if (matches(&s->items[i], hash, name, len))
+            return &s->items[i];
+    return NULL;
+}
+
 int nipc_cgroups_cache_get(const nipc_cgroups_cache_t *c, uint32_t hash, const char *name,
                            uint32_t name_len, nipc_cgroup_item_t *out)
 {
     const snapshot_t *s = c->current;
     if (!s || (name_len && !name))
         return 0;
-    if (!s->buckets) {
-        for (uint32_t i = 0; i < s->count; i++) {
-            if (matches(&s->items[i], hash, name, name_len)) {
-                to_item(&s->items[i], out);
-                return 1;
-            }
+    const entry_t *e = NULL;
+    if (s->buckets && !s->by_name) {
+        /* The hot path: probe on hash and length only, then compare the
+         * name once. A candidate whose name differs (two names with the
+         * same hash and length: rare) restarts in find_slow(); keeping the
+         * probe state out of the memcmp() call keeps this path free of
+         * register spills, which profiling showed in every lookup. */
+        const uint32_t *buckets = s->buckets;
+        const entry_t *items = s->items;
+        for (uint32_t b = mix32(hash) & s->mask;; b = (b + 1) & s->mask) {
+            uint32_t slot = buckets[b];
+            if (!slot)
+                return 0;
+            e = &items[slot - 1];
+            if (e->hash == hash && e->name_len == name_len)
+                break;
         }
+        if (memcmp(e->name, name, name_len) != 0)
+            e = find_slow(s, hash, name, name_len);
+    } else {
+        e = find_slow(s, hash, name, name_len);
+    }
+    if (!e)
         return 0;
-    }
-    /* The table is at most half full, so probing always reaches an empty slot. */
-    for (uint32_t b = bucket_of(hash, name, name_len, s->mask);; b = (b + 1) & s->mask) {
-        uint32_t slot = s->buckets[b];
-        if (!slot)
-            return 0;
-        const entry_t *e = &s->items[slot - 1];
-        if (matches(e, hash, name, name_len)) {
-            to_item(e, out);
-            return 1;
-        }
-    }
+    to_item(e, out);
+    return 1;
 }
 
 uint32_t nipc_cgroups_cache_count(const nipc_cgroups_cache_t *c)
@@ -268,6 +361,7 @@ void nipc_cgroups_cache_free(nipc_cgroups_cache_t *c)
     nipc_client_free(c->client);
     snapshot_free(c->current);
     nipc__rwlock_free(c->lock);
+    nipc__mutex_free(c->gate);
     nipc__mutex_free(c->writer);
     free(c);
 }

@@ -64,6 +64,12 @@ nipc_error_t nipc_client_create(const char *run_dir, const char *service,
         nipc__or(cfg.max_response_payload_bytes, NIPC_RESPONSE_PAYLOAD_DEFAULT);
     cfg.max_payload_ceiling = nipc__or(cfg.max_payload_ceiling, NIPC_GROWTH_CEILING_DEFAULT);
     cfg.call_timeout_ms = nipc__or(cfg.call_timeout_ms, NIPC_CALL_TIMEOUT_DEFAULT_MS);
+    cfg.max_logical_lookup_items =
+        nipc__or(cfg.max_logical_lookup_items, NIPC_LOOKUP_MAX_ITEMS_DEFAULT);
+    cfg.max_logical_lookup_subcalls =
+        nipc__or(cfg.max_logical_lookup_subcalls, NIPC_LOOKUP_MAX_SUBCALLS_DEFAULT);
+    cfg.max_logical_lookup_response_bytes =
+        nipc__or(cfg.max_logical_lookup_response_bytes, NIPC_LOOKUP_MAX_RESPONSE_DEFAULT);
     c->cfg = cfg;
     c->run_dir = strdup(run_dir);
     c->service = strdup(service);
@@ -102,10 +108,18 @@ static int is_attach_failure(nipc_error_t err)
            err == NIPC_ERR_BAD_HEADER_LEN;
 }
 
-static nipc_error_t try_connect(nipc_client_t *c)
+/* handshake_ms bounds the connect + handshake (0 = the Level 1 default). */
+static nipc_error_t try_connect(nipc_client_t *c, uint32_t handshake_ms)
 {
     set_state(c, NIPC_CLIENT_CONNECTING);
     for (;;) {
+        if (!c->supported) {
+            /* Only SHM was configured and it cannot be attached. Level 1
+             * reads 0 as "baseline", which this client never allowed: stay
+             * disconnected until close() restores the configuration. */
+            set_state(c, NIPC_CLIENT_DISCONNECTED);
+            return c->last_error != NIPC_OK ? c->last_error : NIPC_ERR_UNSUPPORTED;
+        }
         nipc_transport_config_t tc = {
             .supported_profiles = c->supported,
             .preferred_profiles = c->preferred,
@@ -114,6 +128,7 @@ static nipc_error_t try_connect(nipc_client_t *c)
             .max_response_payload_bytes = c->resp_proposal,
             .max_response_batch_items = c->cfg.max_request_batch_items,
             .auth_token = c->cfg.auth_token,
+            .handshake_timeout_ms = handshake_ms,
             .shm_attach_timeout_ms = c->cfg.shm_attach_timeout_ms, /* 0: Level 1 default */
             .max_in_flight = 1, /* one call at a time */
         };
@@ -156,12 +171,12 @@ int nipc_client_refresh(nipc_client_t *c)
     switch (before) {
     case NIPC_CLIENT_DISCONNECTED:
     case NIPC_CLIENT_NOT_FOUND:
-        if (try_connect(c) == NIPC_OK)
+        if (try_connect(c, 0) == NIPC_OK)
             c->connect_count++;
         break;
     case NIPC_CLIENT_BROKEN:
         disconnect(c);
-        if (try_connect(c) == NIPC_OK)
+        if (try_connect(c, 0) == NIPC_OK)
             c->reconnect_count++;
         break;
     default: /* READY; AUTH_FAILED and INCOMPATIBLE are sticky until close() */
@@ -215,6 +230,7 @@ void nipc_client_close(nipc_client_t *c)
     free(c->req_buf);
     c->req_buf = NULL;
     c->req_cap = 0;
+    nipc__client_lookup_release(c);
     if (c->abort)
         nipc_abort_clear(c->abort);
     nipc__client_reset_limits(c);
@@ -285,9 +301,14 @@ static nipc_error_t attempt(nipc_client_t *c, const nipc__call_t *call, uint64_t
     if (err != NIPC_OK)
         return err;
 
-    left = nipc__remaining_ms(deadline, UINT32_MAX);
-    if (left == 0)
-        return NIPC_ERR_TIMEOUT;
+    /* An SHM send never blocks (it copies into the area and returns), so the
+     * time left is the same to the millisecond: save the clock read, a
+     * visible share of an SHM round trip. A baseline send may have waited. */
+    if (!nipc_session_info(c->session)->shm_request_capacity) {
+        left = nipc__remaining_ms(deadline, UINT32_MAX);
+        if (left == 0)
+            return NIPC_ERR_TIMEOUT;
+    }
     nipc_message_t msg;
     err = nipc_session_receive(c->session, &msg, left, c->abort);
     if (err != NIPC_OK)
@@ -315,7 +336,9 @@ static nipc_error_t reconnect_for_call(nipc_client_t *c, uint64_t deadline)
             return NIPC_ERR_ABORTED;
         if (nipc__remaining_ms(deadline, 1) == 0)
             return NIPC_ERR_TIMEOUT;
-        err = try_connect(c);
+        /* A provider that accepts but never answers must not hold the call
+         * past its deadline. */
+        err = try_connect(c, nipc__remaining_ms(deadline, NIPC_HANDSHAKE_TIMEOUT_DEFAULT_MS));
         if (err == NIPC_OK) {
             c->reconnect_count++;
             return NIPC_OK;
@@ -368,8 +391,16 @@ static nipc_error_t grow_and_reconnect(nipc_client_t *c, const nipc__call_t *cal
             grow(c->resp_proposal, 2ull * agreed_resp, c->cfg.max_payload_ceiling);
 
     break_session(c);
-    if (reconnect_for_call(c, deadline) != NIPC_OK)
+    if (reconnect_for_call(c, deadline) != NIPC_OK) {
+        /* The grown proposal was refused (e.g. above the server's ceiling)
+         * or nobody answered: forget it, or every later connect would
+         * propose it again and fail the same way. refresh() reconnects. */
+        c->req_proposal = old_req;
+        c->resp_proposal = old_resp;
+        if (get_state(c) != NIPC_CLIENT_AUTH_FAILED && get_state(c) != NIPC_CLIENT_INCOMPATIBLE)
+            set_state(c, NIPC_CLIENT_BROKEN);
         return NIPC_ERR_OVERFLOW;
+    }
     i = nipc_session_info(c->session);
     int grew = i->max_request_payload > agreed_req || i->max_response_payload > agreed_resp ||
                c->req_proposal != old_req || c->resp_proposal != old_resp;
@@ -381,7 +412,25 @@ static nipc_error_t grow_and_reconnect(nipc_client_t *c, const nipc__call_t *cal
     return NIPC_OK;
 }
 
+nipc_error_t nipc__client_renegotiate(nipc_client_t *c, uint64_t deadline)
+{
+    break_session(c);
+    nipc__sleep_ms(nipc__remaining_ms(deadline, RETRY_BACKOFF_MS));
+    nipc_error_t err = reconnect_for_call(c, deadline);
+    if (err != NIPC_OK && get_state(c) != NIPC_CLIENT_AUTH_FAILED &&
+        get_state(c) != NIPC_CLIENT_INCOMPATIBLE)
+        set_state(c, NIPC_CLIENT_BROKEN);
+    return err;
+}
+
 nipc_error_t nipc__client_call(nipc_client_t *c, const nipc__call_t *call, uint32_t timeout_ms)
+{
+    return nipc__client_call_until(
+        c, call, nipc__deadline(timeout_ms ? timeout_ms : c->cfg.call_timeout_ms));
+}
+
+nipc_error_t nipc__client_call_until(nipc_client_t *c, const nipc__call_t *call,
+                                     uint64_t deadline)
 {
     if (get_state(c) != NIPC_CLIENT_READY) {
         c->error_count++;
@@ -391,7 +440,6 @@ nipc_error_t nipc__client_call(nipc_client_t *c, const nipc__call_t *call, uint3
         c->error_count++;
         return c->last_error = NIPC_ERR_ABORTED;
     }
-    uint64_t deadline = nipc__deadline(timeout_ms ? timeout_ms : c->cfg.call_timeout_ms);
     int retried = 0, growths = 0;
     nipc_error_t err;
     for (;;) {

@@ -87,6 +87,10 @@ static nipc_error_t process(nipc_server_t *srv, const nipc_message_t *msg, sessi
                                      b->resp, b->cap, len);
     if (!srv->method->batchable)
         return NIPC_ERR_BAD_FIELD; /* typed endpoints decode one request: BAD_ENVELOPE */
+    if (srv->method == &nipc__method_increment)
+        return nipc__dispatch_increment_batch(&srv->handler, srv->ctx, msg->payload,
+                                              h->payload_len, h->item_count, b->resp, b->cap,
+                                              len);
 
     nipc_batch_builder_t bb;
     nipc_batch_builder_init(&bb, b->resp, b->cap, h->item_count);
@@ -137,6 +141,12 @@ static void serve_session(nipc_server_t *srv, nipc_session_t *s)
         }
         if (err != NIPC_OK || msg.header.kind != NIPC_KIND_REQUEST)
             break; /* EOF, broken framing, or not a request: close silently */
+        if (msg.header.item_count > srv->tcfg.max_request_batch_items) {
+            /* The handshake echoes whatever batch size the client proposed;
+             * this server's own cap still bounds the work per request. */
+            send_status(srv, s, &msg.header, NIPC_STATUS_LIMIT_EXCEEDED);
+            break;
+        }
         if (msg.header.code != srv->method->code) {
             if (send_status(srv, s, &msg.header, NIPC_STATUS_UNSUPPORTED) != NIPC_OK)
                 break;

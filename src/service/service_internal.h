@@ -38,6 +38,12 @@ struct nipc_client {
 
     uint64_t connect_count, reconnect_count, call_count, error_count;
     nipc_error_t last_error;
+
+    /* Stitched lookup results (client_lookup.c): two buffers used in turn,
+     * so the keys of a call may point into the previous call's view. */
+    uint8_t *lookup_buf[2];
+    size_t lookup_cap[2];
+    unsigned lookup_turn;
 };
 
 /* One typed call: the encoded request and how to decode its response. */
@@ -54,6 +60,23 @@ typedef struct nipc__call {
 /* Runs a call with the retry and growth rules of services.md §3–§5. */
 nipc_error_t nipc__client_call(nipc_client_t *c, const nipc__call_t *call, uint32_t timeout_ms);
 
+/* The same under an absolute deadline (nipc__deadline()), shared by the
+ * sub-calls of one lookup. */
+nipc_error_t nipc__client_call_until(nipc_client_t *c, const nipc__call_t *call,
+                                     uint64_t deadline);
+
+/*
+ * Lookup splitting (services.md §8): a key does not fit the agreed request
+ * but does fit this client's proposal, so disconnect, wait 150 ms and
+ * reconnect (up to 20 attempts) to let the server agree to more. OK when
+ * READY again (the caller compares the new limits); otherwise the state is
+ * BROKEN (or sticky) and the connect error, TIMEOUT or ABORTED is returned.
+ */
+nipc_error_t nipc__client_renegotiate(nipc_client_t *c, uint64_t deadline);
+
+/* Frees the lookup result buffers (close()). */
+void nipc__client_lookup_release(nipc_client_t *c);
+
 /* The client's request buffer with room for `len` bytes (NULL: no memory). */
 uint8_t *nipc__client_request_buffer(nipc_client_t *c, size_t len);
 
@@ -66,6 +89,8 @@ typedef union nipc__handler {
     nipc_increment_handler_fn increment;
     nipc_string_reverse_handler_fn string_reverse;
     nipc_cgroups_snapshot_handler_fn cgroups_snapshot;
+    nipc_cgroups_lookup_handler_fn cgroups_lookup;
+    nipc_apps_lookup_handler_fn apps_lookup;
 } nipc__handler_t;
 
 /*
@@ -85,8 +110,20 @@ typedef struct nipc__method {
 } nipc__method_t;
 
 extern const nipc__method_t nipc__method_increment;
+
+/*
+ * A whole INCREMENT batch request at once (its answers have a fixed size).
+ * Writes the same bytes and fails with the same errors, item by item, as
+ * the generic per-item path in server.c; it only saves the calls per item.
+ */
+nipc_error_t nipc__dispatch_increment_batch(const nipc__handler_t *handler, void *ctx,
+                                            const uint8_t *req, size_t req_len,
+                                            uint32_t item_count, uint8_t *out, size_t cap,
+                                            size_t *out_len);
 extern const nipc__method_t nipc__method_string_reverse;
 extern const nipc__method_t nipc__method_cgroups_snapshot;
+extern const nipc__method_t nipc__method_cgroups_lookup; /* server_lookup.c */
+extern const nipc__method_t nipc__method_apps_lookup;
 
 /* Creates a server for `method` with its typed handler. */
 nipc_error_t nipc__server_create(const char *run_dir, const char *service,

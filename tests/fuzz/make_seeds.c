@@ -13,6 +13,7 @@
 
 #include "corpus/corpus.h"
 #include "netipc/codec.h"
+#include "netipc/lookup.h"
 #include "netipc/protocol.h"
 #include "protocol/handshake.h"
 
@@ -236,6 +237,90 @@ static void seeds_methods(void)
     }
 }
 
+/* Lookup seeds: every reference vector, plus multi-key requests and
+ * multi-item responses (labels, every status, a PAYLOAD_EXCEEDED tail). */
+static void seeds_lookups(void)
+{
+    static const char *const cg_resp[] = {
+        "cgroups_lookup_resp_known_with_labels.bin", "cgroups_lookup_resp_known_no_labels.bin",
+        "cgroups_lookup_resp_unknown_retry.bin",     "cgroups_lookup_resp_unknown_permanent.bin",
+        "cgroups_lookup_resp_payload_exceeded.bin",  "cgroups_lookup_resp_oversized_item.bin",
+        "cgroups_lookup_resp_empty.bin",
+    };
+    static const char *const app_resp[] = {
+        "apps_lookup_resp_known_full.bin",       "apps_lookup_resp_known_retry.bin",
+        "apps_lookup_resp_known_permanent.bin",  "apps_lookup_resp_known_host_root.bin",
+        "apps_lookup_resp_unknown_pid.bin",      "apps_lookup_resp_payload_exceeded.bin",
+        "apps_lookup_resp_oversized_item.bin",   "apps_lookup_resp_empty.bin",
+    };
+    for (size_t i = 0; i < sizeof cg_resp / sizeof cg_resp[0]; i++)
+        copy_vector("cgroups_lookup_resp", cg_resp[i]);
+    for (size_t i = 0; i < sizeof app_resp / sizeof app_resp[0]; i++)
+        copy_vector("apps_lookup_resp", app_resp[i]);
+    copy_vector("cgroups_lookup_req", "cgroups_lookup_req.bin");
+    copy_vector("cgroups_lookup_req", "cgroups_lookup_req_empty.bin");
+    copy_vector("apps_lookup_req", "apps_lookup_req.bin");
+    copy_vector("apps_lookup_req", "apps_lookup_req_empty.bin");
+
+    static uint8_t buf[65536];
+    static char paths[40][64];
+    nipc_str_t keys[40];
+    uint32_t pids[40];
+    size_t n = 0;
+    for (uint32_t i = 0; i < 40; i++) {
+        snprintf(paths[i], sizeof paths[i], "/system.slice/unit-%u.service%.*s", i, (int)(i % 9),
+                 "/xxxxxxxx");
+        keys[i] = (nipc_str_t){paths[i], (uint32_t)strlen(paths[i])};
+        pids[i] = 1000u + i * 37u;
+    }
+    if (nipc_cgroups_lookup_req_encode(keys, 40, buf, sizeof buf, &n) != NIPC_OK)
+        exit(1);
+    put("cgroups_lookup_req", "forty_keys", buf, n);
+    if (nipc_apps_lookup_req_encode(pids, 40, buf, sizeof buf, &n) != NIPC_OK)
+        exit(1);
+    put("apps_lookup_req", "forty_pids", buf, n);
+
+    static const nipc_label_t labels[2] = {{{"namespace", 9}, {"default", 7}}, {{"pod", 3}, {"", 0}}};
+    nipc_cgroups_lookup_builder_t cb;
+    nipc_cgroups_lookup_builder_init(&cb, buf, sizeof buf, 10, 77);
+    for (uint32_t i = 0; i < 10; i++) {
+        nipc_cgroups_lookup_item_t it = {.status = (uint16_t)(i % 5), .path = keys[i],
+                                         .name = {"", 0}};
+        if (it.status == NIPC_CGROUP_KNOWN) {
+            it.orchestrator = (uint16_t)i;
+            it.name = (nipc_str_t){paths[i] + 14, 6};
+            it.labels.count = (uint16_t)(i % 3);
+        }
+        nipc_cgroups_lookup_builder_add(&cb, &it, labels);
+    }
+    if (nipc_cgroups_lookup_builder_finish(&cb, &n) != NIPC_OK)
+        exit(1);
+    put("cgroups_lookup_resp", "ten_items", buf, n);
+
+    nipc_apps_lookup_builder_t ab;
+    nipc_apps_lookup_builder_init(&ab, buf, sizeof buf, 8, 78);
+    for (uint32_t i = 0; i < 8; i++) {
+        nipc_apps_lookup_item_t it = {.status = NIPC_APP_KNOWN, .cgroup_status = (uint16_t)(i % 4),
+                                      .pid = pids[i], .ppid = 1, .uid = 1000, .starttime = i,
+                                      .comm = {"worker", 6}, .cgroup_path = keys[i],
+                                      .cgroup_name = {"", 0}};
+        if (i % 4 == NIPC_APP_CGROUP_KNOWN) {
+            it.cgroup_name = (nipc_str_t){"unit", 4};
+            it.labels.count = 2;
+        } else if (i % 4 == NIPC_APP_CGROUP_HOST_ROOT) {
+            it.cgroup_path = (nipc_str_t){"", 0};
+        }
+        if (i >= 6) /* a PAYLOAD_EXCEEDED tail */
+            it = (nipc_apps_lookup_item_t){.status = NIPC_APP_PAYLOAD_EXCEEDED, .pid = pids[i],
+                                           .uid = NIPC_UID_UNSET, .comm = {"", 0},
+                                           .cgroup_path = {"", 0}, .cgroup_name = {"", 0}};
+        nipc_apps_lookup_builder_add(&ab, &it, labels);
+    }
+    if (nipc_apps_lookup_builder_finish(&ab, &n) != NIPC_OK)
+        exit(1);
+    put("apps_lookup_resp", "eight_items", buf, n);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -249,5 +334,6 @@ int main(int argc, char **argv)
     seeds_batch();
     seeds_handshake();
     seeds_methods();
+    seeds_lookups();
     return 0;
 }
