@@ -148,7 +148,8 @@ static nipc_error_t cg_check_keys(const lookup_t *l)
 
 static uint32_t cg_fit(const lookup_t *l, uint32_t start, uint64_t cap, uint64_t *size)
 {
-    return nipc__cgroups_lookup_req_prefix(l->paths + start, l->n - start, cap, size);
+    /* No keys: the paths may be NULL (no pointer arithmetic on it). */
+    return nipc__cgroups_lookup_req_prefix(l->n ? l->paths + start : NULL, l->n - start, cap, size);
 }
 
 static uint64_t cg_one_key(const lookup_t *l, uint32_t i)
@@ -159,7 +160,7 @@ static uint64_t cg_one_key(const lookup_t *l, uint32_t i)
 static nipc_error_t cg_encode(const lookup_t *l, uint32_t start, uint32_t k, uint8_t *buf,
                               size_t cap, size_t *len)
 {
-    return nipc_cgroups_lookup_req_encode(l->paths + start, k, buf, cap, len);
+    return nipc_cgroups_lookup_req_encode(k ? l->paths + start : NULL, k, buf, cap, len);
 }
 
 static nipc_error_t cg_decode(void *ctx, const nipc_message_t *msg)
@@ -265,7 +266,7 @@ static uint64_t app_one_key(const lookup_t *l, uint32_t i)
 static nipc_error_t app_encode(const lookup_t *l, uint32_t start, uint32_t k, uint8_t *buf,
                                size_t cap, size_t *len)
 {
-    return nipc_apps_lookup_req_encode(l->pids + start, k, buf, cap, len);
+    return nipc_apps_lookup_req_encode(k ? l->pids + start : NULL, k, buf, cap, len);
 }
 
 static nipc_error_t app_decode(void *ctx, const nipc_message_t *msg)
@@ -432,7 +433,9 @@ static nipc_error_t run(lookup_t *l, const lookup_method_t *m, uint32_t timeout_
         if (err != NIPC_OK)
             return err;
 
-        uint64_t gen = l->sub.cg.generation; /* same layout in both views */
+        /* Both views share their members (a common initial sequence, C11
+         * 6.5.2.3), so either union member reads the generation. */
+        uint64_t gen = l->sub.cg.generation;
         if (have_gen && gen != *generation)
             return fail(c, NIPC_ERR_GENERATION_CHANGED);
         have_gen = 1;
