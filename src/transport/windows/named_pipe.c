@@ -13,9 +13,17 @@
  * (CancelIoEx) and its completion collected, so a packet that arrived in
  * that instant is still returned. Overlapped-ness is a property of our
  * handle only: the bytes on the pipe are the same, so peers see no
- * difference. The listener uses an overlapped ConnectNamedPipe on its
- * listening instance plus a wake event, which replaces upstream's loopback
- * connect for waking a blocked accept.
+ * difference.
+ *
+ * Listening. The listener keeps `backlog` instances (default 16) each with
+ * an overlapped ConnectNamedPipe, and waits on their events plus a wake
+ * event: the Windows form of a listen backlog, and a wake-up that replaces
+ * upstream's loopback connect. Upstream keeps one listening instance and
+ * its clients give up at once on ERROR_PIPE_BUSY; ours report BUSY, which
+ * the session layer retries within the handshake deadline, as for a full
+ * UDS backlog. Instance flags are upstream's, plus
+ * PIPE_REJECT_REMOTE_CLIENTS; clients open with SECURITY_IDENTIFICATION so
+ * the server cannot impersonate them.
  *
  * Closing. A server session is closed with CloseHandle alone. Data the
  * server wrote stays readable by the client after the server's handle is
@@ -45,8 +53,6 @@
 /* Listening instances at most: WaitForMultipleObjects takes 64 handles,
  * one of them the wake event. */
 #define PIPE_BACKLOG_MAX 63
-/* How long a client waits for a free instance of a busy server. */
-#define PIPE_BUSY_WAIT_MS 2000u
 
 struct nipc__conn {
     HANDLE pipe;
@@ -157,27 +163,19 @@ nipc_error_t nipc__conn_connect(const char *run_dir, const char *service, nipc__
     if (err != NIPC_OK)
         return err;
     /* SECURITY_IDENTIFICATION: the server may learn who we are but never
-     * act as us (the default would allow impersonation). */
-    uint64_t busy_until = 0;
-    HANDLE h;
-    for (;;) {
-        h = CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
-                        FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION,
-                        NULL);
-        if (h != INVALID_HANDLE_VALUE)
-            break;
+     * act as us (the default level would allow impersonation). */
+    HANDLE h = CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
+                           FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION,
+                           NULL);
+    if (h == INVALID_HANDLE_VALUE) {
         DWORD e = GetLastError();
-        uint64_t now = nipc__now_ms();
-        if (e == ERROR_PIPE_BUSY && !busy_until)
-            busy_until = now + PIPE_BUSY_WAIT_MS;
-        /* Absent, not ours to open, or busy for too long: for a client all
-         * mean "no provider right now". */
-        if (e != ERROR_PIPE_BUSY || now >= busy_until)
-            return nipc__os_fail(NIPC_ERR_NOT_FOUND, (int)e);
-        /* Every instance is taken: wait for one, as a blocking connect()
-         * waits for room in a full listen backlog (upstream gives up at
-         * once). A vanished server makes the next CreateFileW fail. */
-        WaitNamedPipeW(name, (DWORD)(busy_until - now));
+        /* Every instance of a live server is taken: like a full listen
+         * backlog, the session layer retries within its handshake deadline
+         * (upstream gives up at once). */
+        if (e == ERROR_PIPE_BUSY)
+            return nipc__os_fail(NIPC_ERR_BUSY, (int)e);
+        /* Absent or not ours to open: "no provider right now". */
+        return nipc__os_fail(NIPC_ERR_NOT_FOUND, (int)e);
     }
     DWORD mode = PIPE_READMODE_MESSAGE;
     if (!SetNamedPipeHandleState(h, &mode, NULL, NULL)) {
@@ -287,19 +285,18 @@ nipc_error_t nipc__conn_send(nipc__conn_t *c, const void *a, size_t alen, const 
                              size_t blen, uint64_t deadline, const nipc_abort_t *abort)
 {
     const void *pkt = a;
-    size_t len = alen;
+    size_t len = alen + blen;
+    if (len == 0 || len > 0x7fffffffu || len < alen)
+        return NIPC_ERR_INVALID_ARGUMENT;
     if (blen) {
         /* One message = one WriteFile: gather the parts. Sessions reserved
          * the buffer up front; other callers grow it once here. */
-        if (alen + blen > c->buf_cap && nipc__conn_reserve(c, alen + blen) != NIPC_OK)
+        if (len > c->buf_cap && nipc__conn_reserve(c, len) != NIPC_OK)
             return NIPC_ERR_NO_MEMORY;
         memcpy(c->buf, a, alen);
         memcpy(c->buf + alen, b, blen);
         pkt = c->buf;
-        len = alen + blen;
     }
-    if (len == 0 || len > 0x7fffffffu)
-        return NIPC_ERR_INVALID_ARGUMENT;
     OVERLAPPED ov;
     memset(&ov, 0, sizeof ov);
     ov.hEvent = c->io_event;
@@ -490,6 +487,9 @@ static nipc_error_t slot_arm(nipc_listener_t *l, struct pipe_slot *slot, int *co
         } else if (e == ERROR_NO_DATA) {
             DisconnectNamedPipe(slot->instance); /* a client came and went: recycle */
         } else {
+            /* An instance in a state we do not know: replace it next time. */
+            CloseHandle(slot->instance);
+            slot->instance = NULL;
             return nipc__os_fail(NIPC_ERR_IO, (int)e);
         }
     }
@@ -517,6 +517,8 @@ static int slot_collect(struct pipe_slot *slot)
         DisconnectNamedPipe(slot->instance);
         return 0;
     }
+    CloseHandle(slot->instance); /* replaced at the next accept */
+    slot->instance = NULL;
     nipc__os_fail(NIPC_ERR_IO, (int)e);
     return -1;
 }
