@@ -225,9 +225,9 @@ static void make_offer(const nipc_transport_config_t *cfg, nipc__conn_t *conn,
     o->auth_token = cfg ? cfg->auth_token : 0;
 }
 
-nipc_error_t nipc__session_accept(nipc__conn_t *conn, const char *run_dir, const char *service,
-                                  const nipc_transport_config_t *cfg, uint64_t session_id,
-                                  nipc_session_t **out)
+static nipc_error_t session_accept(nipc__conn_t *conn, const char *run_dir, const char *service,
+                                   const nipc_transport_config_t *cfg, uint64_t session_id,
+                                   nipc_session_t **out)
 {
     nipc__server_offer_t offer;
     make_offer(cfg, conn, &offer);
@@ -297,7 +297,7 @@ fail:
     return err;
 }
 
-void nipc__session_reject(nipc__conn_t *conn, uint16_t status, uint32_t timeout_ms)
+static void session_reject(nipc__conn_t *conn, uint16_t status, uint32_t timeout_ms)
 {
     uint8_t buf[NIPC__HANDSHAKE_BUF];
     size_t len = 0;
@@ -313,6 +313,64 @@ void nipc__session_reject(nipc__conn_t *conn, uint16_t status, uint32_t timeout_
                         NULL);
     }
     nipc__conn_close(conn);
+}
+
+/* ------------------------------------------------------------- pending */
+
+static char *dup_string(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+nipc_error_t nipc__pending_create(nipc__conn_t *conn, const char *run_dir, const char *service,
+                                  nipc_pending_t **out)
+{
+    if (!conn)
+        return NIPC_ERR_NO_MEMORY;
+    struct nipc_pending *p = calloc(1, sizeof *p);
+    if (!p) {
+        nipc__conn_close(conn);
+        return NIPC_ERR_NO_MEMORY;
+    }
+    p->conn = conn;
+    p->run_dir = dup_string(run_dir);
+    p->service = dup_string(service);
+    if (!p->run_dir || !p->service) {
+        nipc_pending_free(p);
+        return NIPC_ERR_NO_MEMORY;
+    }
+    *out = p;
+    return NIPC_OK;
+}
+
+nipc_error_t nipc_pending_accept(nipc_pending_t *p, const nipc_transport_config_t *config,
+                                 uint64_t session_id, nipc_session_t **out)
+{
+    nipc_error_t err = session_accept(p->conn, p->run_dir, p->service, config, session_id, out);
+    p->conn = NULL; /* consumed either way */
+    nipc_pending_free(p);
+    return err;
+}
+
+void nipc_pending_reject(nipc_pending_t *p, uint16_t status, uint32_t timeout_ms)
+{
+    session_reject(p->conn, status, timeout_ms);
+    p->conn = NULL;
+    nipc_pending_free(p);
+}
+
+void nipc_pending_free(nipc_pending_t *p)
+{
+    if (!p)
+        return;
+    nipc__conn_close(p->conn);
+    free(p->run_dir);
+    free(p->service);
+    free(p);
 }
 
 /* ---------------------------------------------------------------- client */

@@ -145,12 +145,12 @@ nipc__region_state_t nipc__shm_region_state(const char *run_dir, const char *nam
 
 /* ------------------------------------------------------------- session glue */
 
-/* Server side of a session over an accepted connection (consumes conn). */
-nipc_error_t nipc__session_accept(nipc__conn_t *conn, const char *run_dir, const char *service,
-                                  const nipc_transport_config_t *config, uint64_t session_id,
-                                  nipc_session_t **out);
-
-/* Reads the HELLO and answers with a rejection (consumes conn). */
-void nipc__session_reject(nipc__conn_t *conn, uint16_t status, uint32_t timeout_ms);
+/*
+ * Wraps an accepted connection as a pending one (the listener's names are
+ * copied). Consumes conn, also on failure; a NULL conn (a failed wrap) is
+ * NO_MEMORY.
+ */
+nipc_error_t nipc__pending_create(nipc__conn_t *conn, const char *run_dir, const char *service,
+                                  nipc_pending_t **out);
 
 #endif

@@ -452,21 +452,7 @@ nipc_error_t nipc_listener_accept(nipc_listener_t *l, uint32_t timeout_ms, nipc_
             close(fd);
             return NIPC_ERR_PEER_REJECTED;
         }
-        struct nipc_pending *p = calloc(1, sizeof *p);
-        if (p) {
-            p->run_dir = strdup(l->run_dir);
-            p->service = strdup(l->service);
-            p->conn = conn_wrap(fd);
-            fd = -1;
-        }
-        if (!p || !p->run_dir || !p->service || !p->conn) {
-            if (fd >= 0)
-                close(fd);
-            nipc_pending_free(p);
-            return NIPC_ERR_NO_MEMORY;
-        }
-        *out = p;
-        return NIPC_OK;
+        return nipc__pending_create(conn_wrap(fd), l->run_dir, l->service, out);
     }
 }
 
@@ -493,31 +479,4 @@ void nipc_listener_free(nipc_listener_t *l)
     free(l->service);
     free((void *)l->allowed_uids);
     free(l);
-}
-
-nipc_error_t nipc_pending_accept(nipc_pending_t *p, const nipc_transport_config_t *config,
-                                 uint64_t session_id, nipc_session_t **out)
-{
-    nipc_error_t err =
-        nipc__session_accept(p->conn, p->run_dir, p->service, config, session_id, out);
-    p->conn = NULL; /* consumed either way */
-    nipc_pending_free(p);
-    return err;
-}
-
-void nipc_pending_reject(nipc_pending_t *p, uint16_t status, uint32_t timeout_ms)
-{
-    nipc__session_reject(p->conn, status, timeout_ms);
-    p->conn = NULL;
-    nipc_pending_free(p);
-}
-
-void nipc_pending_free(nipc_pending_t *p)
-{
-    if (!p)
-        return;
-    nipc__conn_close(p->conn);
-    free(p->run_dir);
-    free(p->service);
-    free(p);
 }

@@ -530,21 +530,7 @@ static nipc_error_t slot_take(nipc_listener_t *l, struct pipe_slot *slot, nipc_p
 {
     HANDLE session = slot->instance;
     slot->instance = create_instance(l->name, l->buffer_size, 0);
-    struct nipc_pending *p = calloc(1, sizeof *p);
-    if (p) {
-        p->run_dir = _strdup(l->run_dir);
-        p->service = _strdup(l->service);
-        p->conn = conn_wrap(session);
-        session = NULL;
-    }
-    if (!p || !p->run_dir || !p->service || !p->conn) {
-        if (session)
-            CloseHandle(session);
-        nipc_pending_free(p);
-        return NIPC_ERR_NO_MEMORY;
-    }
-    *out = p;
-    return NIPC_OK;
+    return nipc__pending_create(conn_wrap(session), l->run_dir, l->service, out);
 }
 
 nipc_error_t nipc_listener_accept(nipc_listener_t *l, uint32_t timeout_ms, nipc_pending_t **out)
@@ -620,31 +606,3 @@ void nipc_listener_free(nipc_listener_t *l)
     free(l);
 }
 
-/* ---------------------------------------------------------------- pending */
-
-nipc_error_t nipc_pending_accept(nipc_pending_t *p, const nipc_transport_config_t *config,
-                                 uint64_t session_id, nipc_session_t **out)
-{
-    nipc_error_t err =
-        nipc__session_accept(p->conn, p->run_dir, p->service, config, session_id, out);
-    p->conn = NULL; /* consumed either way */
-    nipc_pending_free(p);
-    return err;
-}
-
-void nipc_pending_reject(nipc_pending_t *p, uint16_t status, uint32_t timeout_ms)
-{
-    nipc__session_reject(p->conn, status, timeout_ms);
-    p->conn = NULL;
-    nipc_pending_free(p);
-}
-
-void nipc_pending_free(nipc_pending_t *p)
-{
-    if (!p)
-        return;
-    nipc__conn_close(p->conn);
-    free(p->run_dir);
-    free(p->service);
-    free(p);
-}
