@@ -125,6 +125,7 @@ static struct {
     uint8_t *snap[2];
     size_t snap_len[2];
     int alternate;
+    uint32_t same_hash; /* snap: nonzero = every item gets this hash (colliding provider) */
     atomic_uint snap_calls;
     uint64_t born_ms;
 } P;
@@ -208,6 +209,8 @@ static int prepare_snapshot(int which, uint64_t seed, uint32_t count, uint64_t g
     nipc_cgroup_set_t set;
     if (nipc_cgroup_set_corpus(seed, count, &set) != NIPC_OK)
         return 0;
+    for (uint32_t i = 0; P.same_hash && i < set.count; i++)
+        set.items[i].hash = P.same_hash;
     size_t need = nipc_cgroup_set_encoded_size(&set);
     P.snap[which] = malloc(need ? need : 1);
     int ok = P.snap[which] && nipc_cgroup_set_encode(&set, generation, P.snap[which], need,
@@ -268,6 +271,7 @@ static int server_peer(const char *run, int argc, char **argv)
     } else {
         uint64_t gen = opt_u64(argc, argv, "gen", 1);
         int corrupt = opt_u32(argc, argv, "corrupt", 0) != 0;
+        P.same_hash = opt_u32(argc, argv, "hash", 0);
         if (!prepare_snapshot(0, opt_u64(argc, argv, "seed", 1), opt_u32(argc, argv, "items", 10),
                               gen, corrupt))
             return 3;

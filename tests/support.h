@@ -38,6 +38,19 @@ int t_dir_entries(const char *path);
 /* Open file descriptors / handles of this process. */
 int t_open_handles(void);
 
+/* Memory mappings of this process (Linux: lines of /proc/self/maps;
+ * Windows: committed mapped views and private allocations), for leak checks
+ * that compare against a baseline. */
+int t_map_count(void);
+
+/* Mappings of netipc shared-memory regions (Linux: `.ipcshm` files in
+ * /proc/self/maps; Windows: every mapped view, compare with a baseline). */
+int t_shm_map_count(void);
+
+/* Resident memory of this process in KiB (Linux VmRSS, Windows working set);
+ * -1 when unknown. */
+long t_rss_kb(void);
+
 /* Sleeps for ms milliseconds. */
 void t_sleep_ms(int ms);
 

@@ -128,6 +128,45 @@ int t_open_handles(void)
     return t_dir_entries("/proc/self/fd") - 1; /* minus the DIR's own fd */
 }
 
+/* Counts the lines of /proc/self/maps, all of them or those naming `needle`. */
+static int maps_lines(const char *needle)
+{
+    FILE *f = fopen("/proc/self/maps", "re");
+    if (!f)
+        return -1;
+    char line[4096];
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        if (!needle || strstr(line, needle))
+            n++;
+    fclose(f);
+    return n;
+}
+
+int t_map_count(void)
+{
+    return maps_lines(NULL);
+}
+
+int t_shm_map_count(void)
+{
+    return maps_lines(".ipcshm");
+}
+
+long t_rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    if (!f)
+        return -1;
+    char line[256];
+    long kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kb = strtol(line + 6, NULL, 10);
+    fclose(f);
+    return kb;
+}
+
 void t_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <wchar.h>
 #include <windows.h>
+#include <psapi.h>
 
 #include "netipc/error.h"
 
@@ -221,6 +222,41 @@ int t_open_handles(void)
             count++;
     }
     return count;
+}
+
+/* Walks the address space: regions of the given type (0 = every committed one). */
+static int count_regions(DWORD type)
+{
+    int n = 0;
+    MEMORY_BASIC_INFORMATION mbi;
+    for (const char *p = NULL; VirtualQuery(p, &mbi, sizeof mbi) == sizeof mbi;
+         p = (const char *)mbi.BaseAddress + mbi.RegionSize) {
+        /* One count per allocation (its first region), like a maps line. */
+        if (mbi.State == MEM_COMMIT && mbi.BaseAddress == mbi.AllocationBase &&
+            (type == 0 || mbi.Type == type))
+            n++;
+        if ((const char *)mbi.BaseAddress + mbi.RegionSize < (const char *)mbi.BaseAddress)
+            break;
+    }
+    return n;
+}
+
+int t_map_count(void)
+{
+    return count_regions(0);
+}
+
+int t_shm_map_count(void)
+{
+    return count_regions(MEM_MAPPED);
+}
+
+long t_rss_kb(void)
+{
+    PROCESS_MEMORY_COUNTERS pmc;
+    if (!K32GetProcessMemoryInfo(GetCurrentProcess(), &pmc, sizeof pmc))
+        return -1;
+    return (long)(pmc.WorkingSetSize / 1024);
 }
 
 void t_sleep_ms(int ms)

@@ -71,6 +71,50 @@ static int t_checks;
         }                                                                                        \
     } while (0)
 
+/*
+ * Slow runs (valgrind, sanitizers on a loaded machine): NETIPC_TEST_SLOW=1
+ * scales timing windows by 10, NETIPC_TEST_SLOW=N (N >= 2) by N. Tests wrap
+ * the timeouts they configure and the upper bounds they assert in T_MS(),
+ * so a slow run widens the windows instead of skipping the test.
+ */
+static inline unsigned t_slow(void)
+{
+    const char *v = getenv("NETIPC_TEST_SLOW");
+    long n = v ? strtol(v, NULL, 10) : 0;
+    if (n <= 0)
+        return 1;
+    return n == 1 ? 10u : (unsigned)(n > 100 ? 100 : n);
+}
+
+#define T_MS(ms) ((ms) * t_slow())
+
+/*
+ * Sanitizer builds. Their runtimes keep memory and mappings of their own
+ * (ASan's quarantine, TSan's per-thread state), so resident-memory and
+ * mapping-count limits are reported there rather than asserted; descriptor
+ * counts and netipc's own mappings are asserted everywhere.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define T_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define T_TSAN 1
+#endif
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) && !defined(T_ASAN)
+#define T_ASAN 1
+#endif
+#if __has_feature(thread_sanitizer) && !defined(T_TSAN)
+#define T_TSAN 1
+#endif
+#endif
+#ifndef T_ASAN
+#define T_ASAN 0
+#endif
+#ifndef T_TSAN
+#define T_TSAN 0
+#endif
+
 typedef struct t_case {
     const char *name;
     void (*fn)(void);

@@ -239,6 +239,41 @@ static void test_cache_build_and_lookup_shm(void)
 #endif
 }
 
+/* A provider whose items all carry the same hash (broken or hostile): the
+ * index notices the collisions while it is built and indexes by name too,
+ * so the refresh stays fast and every item is still found by (hash, name). */
+static void test_cache_colliding_hashes(void)
+{
+    fx_t f;
+    REQUIRE(sp_fx_begin(&f));
+    corpus_t k;
+    REQUIRE(corpus_load(&k, 9, 20000));
+    for (uint32_t i = 0; i < k.set.count; i++)
+        k.set.items[i].hash = 7;
+    REQUIRE(sp_fx_start(&f, "server",
+                        (const char *[]){"method=snap", "items=20000", "seed=9", "hash=7",
+                                         "resp=8388608", NULL}));
+    nipc_client_config_t cfg = {.max_response_payload_bytes = 8388608,
+                                .max_payload_ceiling = 8388608};
+    nipc_cgroups_cache_t *c = NULL;
+    REQUIRE(nipc_cgroups_cache_create(f.run, SP_SERVICE, &cfg, &c) == NIPC_OK);
+    unsigned long long t0 = t_now_ms();
+    CHECK_OK(nipc_cgroups_cache_refresh(c, 10000));
+    /* A quadratic index build of 20,000 colliding items takes far longer. */
+    CHECK(t_now_ms() - t0 < 5000);
+    CHECK(cache_holds(c, &k));
+    int hits = 0;
+    nipc_cgroup_item_t it;
+    nipc_cgroups_cache_read_lock(c);
+    for (uint32_t i = 0; i < k.set.count; i += 13)
+        hits += nipc_cgroups_cache_get(c, 8, k.set.items[i].name, k.set.items[i].name_len, &it);
+    nipc_cgroups_cache_read_unlock(c);
+    CHECK_EQ_U64(hits, 0);
+    nipc_cgroups_cache_free(c);
+    corpus_free(&k);
+    fx_end(&f);
+}
+
 /* The provider dies: refreshes fail, lookups keep the old data; a new
  * provider with another corpus replaces it. */
 static void test_cache_keeps_data_across_restart(void)
@@ -516,6 +551,7 @@ int main(int argc, char **argv)
         T_CASE(test_cache_build_and_lookup_uds),
         T_CASE(test_cache_build_and_lookup_shm),
         T_CASE(test_cache_keeps_data_across_restart),
+        T_CASE(test_cache_colliding_hashes),
         T_CASE(test_cache_rejects_corrupt_item),
         T_CASE(test_cache_concurrent_lookups_during_refresh),
     };

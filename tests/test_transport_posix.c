@@ -527,8 +527,12 @@ static int fdlimit_child(const char *run)
     close(a);
     close(b);
     close(c);
-    struct rlimit rl = {(rlim_t)c, (rlim_t)c};
-    if (c < 0 || setrlimit(RLIMIT_NOFILE, &rl) != 0)
+    /* Only the soft limit: valgrind refuses to change the hard one. */
+    struct rlimit rl;
+    if (c < 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 3;
+    rl.rlim_cur = (rlim_t)c;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
         return 3;
     nipc_listener_t *l = NULL;
     CHECK_ERR(nipc_listener_create(run, SVC, NULL, &l), NIPC_ERR_ADDRESS_IN_USE);
@@ -1537,7 +1541,10 @@ static int fullfs_child(const char *run, const char *how)
 {
     int expect_errno;
     if (strcmp(how, "tmpfs") == 0) {
-        if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        /* Type "none", not NULL: ignored for a propagation change, and
+         * valgrind insists on a readable string. */
+        if (unshare(CLONE_NEWNS) != 0 ||
+            mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
             mount("tmpfs", run, "tmpfs", 0, "size=64k,mode=0700") != 0)
             return 77; /* not permitted here */
         expect_errno = ENOSPC;
