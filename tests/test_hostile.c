@@ -13,8 +13,9 @@
  *    quadratically, and every lookup is still exact; two honest names with
  *    the same djb2 hash and length are told apart.
  *  - slow_loris_chunks: a client that sends the first chunks of a request
- *    and stalls is dropped within one receive slice, while another client
- *    is served.
+ *    and stalls is dropped after the server's handshake timeout, while
+ *    another client is served; a slow but steady client whose chunks come
+ *    further apart than the server's 100 ms receive slices is answered.
  * Providers run in threads of this process; the hostile peers are written
  * against the packet layer (transport_internal.h).
  */
@@ -424,7 +425,8 @@ static void slow_loris_chunks(void)
 {
     char run[512];
     REQUIRE(t_mkdtemp(run, sizeof run));
-    nipc_server_config_t cfg = {.max_request_payload_bytes = 8192};
+    nipc_server_config_t cfg = {.max_request_payload_bytes = 8192,
+                                .handshake_timeout_ms = T_MS(600)};
     nipc_server_t *srv = NULL;
     REQUIRE(nipc_server_create_increment(run, SVC, &cfg, inc_handler, NULL, &srv) == NIPC_OK);
     REQUIRE(nipc_server_start(srv) == NIPC_OK);
@@ -458,18 +460,50 @@ static void slow_loris_chunks(void)
     CHECK_OK(nipc_client_increment(c, 1, &out, 0));
     CHECK_EQ_U64(out, 2);
 
-    /* The stalled message ends the loris's session without an answer,
-     * within the server's receive slice (100 ms), not its handshake or call
-     * timeouts. */
+    /* The stalled message ends the loris's session without an answer once
+     * the server's handshake timeout has passed (600 ms here). */
     uint8_t buf[128];
     size_t got = 0;
     CHECK_ERR(nipc__conn_recv(loris, buf, sizeof buf, NULL, 0, &got, 1, nipc__now_ms() + T_MS(5000),
                               NULL),
               NIPC_ERR_DISCONNECTED);
     unsigned long long took = t_now_ms() - t0;
-    CHECK(took < T_MS(1000));
+    CHECK(took >= T_MS(600) - 50 && took < T_MS(600) + T_MS(1000));
     nipc__conn_close(loris);
     fprintf(stderr, "  slow loris dropped after %llu ms\n", took);
+
+    /* A steady but slow client: a 1,000-byte INCREMENT request in three
+     * packets 250 ms apart (the server polls in 100 ms slices) is answered. */
+    nipc__conn_t *slow = raw_session(run, 512, 8192);
+    REQUIRE(slow);
+    static uint8_t big[1000];
+    h = nipc_header_make(NIPC_KIND_REQUEST, NIPC_METHOD_INCREMENT, 0, 0, sizeof big, 1, 2);
+    nipc_header_encode(&h, hb);
+    deadline = nipc__now_ms() + T_MS(3000);
+    CHECK_OK(nipc__conn_send(slow, hb, sizeof hb, big, 480, deadline, NULL));
+    ch.message_id = 2;
+    ch.total_message_len = NIPC_HEADER_SIZE + sizeof big;
+    ch.chunk_count = nipc_chunk_count(sizeof big, 480, 512);
+    for (uint32_t idx = 1, off = 480; off < sizeof big; idx++) {
+        uint32_t n = sizeof big - off < 480 ? (uint32_t)(sizeof big - off) : 480;
+        t_sleep_ms(250);
+        ch.chunk_index = idx;
+        ch.chunk_payload_len = n;
+        nipc_chunk_header_encode(&ch, cb);
+        CHECK_OK(nipc__conn_send(slow, cb, sizeof cb, big + off, n, deadline, NULL));
+        off += n;
+    }
+    got = 0;
+    CHECK_OK(nipc__conn_recv(slow, buf, sizeof buf, NULL, 0, &got, 1, deadline, NULL));
+    nipc_header_t rh;
+    CHECK_OK(nipc_header_decode(buf, got, &rh));
+    CHECK_EQ_U64(rh.kind, NIPC_KIND_RESPONSE);
+    CHECK_EQ_U64(rh.message_id, 2);
+    CHECK_EQ_U64(rh.transport_status, NIPC_STATUS_OK);
+    uint64_t answer = 0;
+    CHECK_OK(nipc_increment_decode(buf + NIPC_HEADER_SIZE, got - NIPC_HEADER_SIZE, &answer));
+    CHECK_EQ_U64(answer, 1); /* the payload starts with a zero u64 */
+    nipc__conn_close(slow);
 
     CHECK_OK(nipc_client_increment(c, 2, &out, 0));
     nipc_client_free(c);
@@ -478,9 +512,9 @@ static void slow_loris_chunks(void)
     unsigned long long end = t_now_ms() + T_MS(2000);
     do
         nipc_server_stats(srv, &st);
-    while (st.requests < 2 && t_now_ms() < end);
-    CHECK_EQ_U64(st.sessions_accepted, 2);
-    CHECK_EQ_U64(st.requests, 2);
+    while (st.requests < 3 && t_now_ms() < end);
+    CHECK_EQ_U64(st.sessions_accepted, 3);
+    CHECK_EQ_U64(st.requests, 3);
     nipc_server_destroy(srv);
     CHECK_EQ_U64(t_dir_entries(run), 0);
     t_rmtree(run);

@@ -349,7 +349,16 @@ static void uds_endpoint_misuse(void)
     CHECK_ERR(nipc__conn_connect(run, SVC, &c), NIPC_ERR_IO);
     CHECK_EQ_U64(nipc_last_os_error(), EPROTOTYPE);
     CHECK(c == NULL);
+    /* A server never deletes a live socket it does not understand. */
+    CHECK_ERR(nipc_listener_create(run, SVC, NULL, &l), NIPC_ERR_ADDRESS_IN_USE);
+    CHECK_EQ_U64(nipc_last_os_error(), EPROTOTYPE);
+    CHECK(l == NULL);
+    struct stat st;
+    CHECK(lstat(path, &st) == 0 && S_ISSOCK(st.st_mode));
     close(fd);
+    /* Once its owner is gone it is stale like any other. */
+    CHECK_OK(nipc_listener_create(run, SVC, NULL, &l));
+    nipc_listener_free(l);
     unlink(path);
     t_rmtree(run);
 }

@@ -202,7 +202,10 @@ NIPC_API nipc_error_t nipc_session_send(nipc_session_t *s, nipc_header_t *header
  * whole message; `abort` (may be NULL) wakes it with ABORTED. A dead peer is
  * detected within ~100 ms on every transport (DISCONNECTED), also over SHM.
  * TIMEOUT or ABORTED before any byte of a message arrived leaves the session
- * usable; after that the session is broken. Errors: TIMEOUT, ABORTED,
+ * usable; after that the session is broken. On a server session a message
+ * that has begun gets at least handshake_timeout_ms (default 5 s) to arrive
+ * whole, however short timeout_ms is: a server polling in short slices does
+ * not cut an honest client's large request, and still drops a stalling one. Errors: TIMEOUT, ABORTED,
  * DISCONNECTED, PROTOCOL (bad header, kind), LIMIT_EXCEEDED (payload or
  * item_count above the agreed limit: msg->header is filled so a server can
  * answer), UNKNOWN_ID (client: response not in flight), BAD_CHUNK,

@@ -39,6 +39,10 @@ struct nipc_session {
 
     uint64_t *in_flight; /* client: ids of unanswered requests */
     uint32_t in_flight_count, in_flight_max;
+
+    /* Server: once a request has begun, its remaining chunks get at least
+     * this long, whatever the receive's own (short, polling) timeout. */
+    uint32_t rest_ms;
 };
 
 int nipc_service_name_valid(const char *name)
@@ -284,6 +288,7 @@ static nipc_error_t session_accept(nipc__conn_t *conn, const char *run_dir, cons
     s->conn = conn;
     conn = NULL;
     err = session_setup(s, &ack, 1, 0);
+    s->rest_ms = hs_timeout;
     if (err != NIPC_OK)
         goto fail;
     *out = s;
@@ -701,7 +706,11 @@ static nipc_error_t receive_baseline(nipc_session_t *s, nipc_message_t *msg, uin
         return NIPC_ERR_PROTOCOL;
     uint32_t first = (uint32_t)(got - NIPC_HEADER_SIZE);
     if (first < h->payload_len) {
-        err = receive_chunks(s, h, first, deadline, abort);
+        /* A server polls with short timeouts; an honest client's large
+         * request must not be cut by one, while a stalling one is still
+         * dropped after rest_ms (0 on the client: its call deadline rules). */
+        uint64_t rest = s->rest_ms ? nipc__now_ms() + s->rest_ms : 0;
+        err = receive_chunks(s, h, first, rest > deadline ? rest : deadline, abort);
         if (err != NIPC_OK)
             return err;
     }

@@ -320,7 +320,9 @@ static nipc_error_t reclaim_path(const struct sockaddr_un *sa, socklen_t salen)
         return NIPC_ERR_ADDRESS_IN_USE;
     if (e == ENOENT)
         return NIPC_OK;
-    if (e == EAGAIN) /* a live listener with a full backlog */
+    /* A live listener with a full backlog, or a live socket of another type
+     * (some other program's stream socket): someone owns the path. */
+    if (e == EAGAIN || e == EPROTOTYPE)
         return nipc__os_fail(NIPC_ERR_ADDRESS_IN_USE, e);
     if (unlink(sa->sun_path) == 0)
         return NIPC_OK;
