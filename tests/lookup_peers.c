@@ -497,7 +497,8 @@ t_proc_t *lp_start(const char *run, const char *ctl, const char *kind, const cha
     t_proc_t *p = t_spawn(args);
     if (!p)
         return NULL;
-    unsigned long long end = t_now_ms() + 5000;
+    /* Generous: a provider that cannot start exits, which is noticed at once. */
+    unsigned long long end = t_now_ms() + T_MS(20000);
     while (!file_exists(ctl, "ready")) {
         int code;
         if (t_wait(p, 0, &code)) {

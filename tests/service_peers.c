@@ -526,7 +526,8 @@ t_proc_t *sp_start(const char *run, const char *ctl, const char *kind, const cha
     t_proc_t *p = t_spawn(args);
     if (!p)
         return NULL;
-    unsigned long long end = t_now_ms() + 5000;
+    /* Generous: a provider that cannot start exits, which is noticed at once. */
+    unsigned long long end = t_now_ms() + T_MS(20000);
     while (!file_exists(ctl, "ready")) {
         int code;
         if (t_wait(p, 0, &code)) {
@@ -581,7 +582,7 @@ int sp_read_stats(const char *ctl, sp_stats_t *out)
 int sp_fresh_stats(const char *ctl, sp_stats_t *out)
 {
     unsigned long long first = 0, seq = 0;
-    unsigned long long end = t_now_ms() + 1000;
+    unsigned long long end = t_now_ms() + T_MS(5000);
     while (!parse_stats(ctl, &first, out)) {
         if (t_now_ms() > end)
             return 0;

@@ -9,6 +9,7 @@
 #define NETIPC_TEST_SUPPORT_H
 
 #include <stddef.h>
+#include <stdlib.h>
 
 typedef struct t_proc t_proc_t;
 
@@ -56,5 +57,22 @@ void t_sleep_ms(int ms);
 
 /* Monotonic milliseconds. */
 unsigned long long t_now_ms(void);
+
+/*
+ * Slow runs (valgrind, sanitizers on a loaded machine): NETIPC_TEST_SLOW=1
+ * scales timing windows by 10, NETIPC_TEST_SLOW=N (N >= 2) by N. Tests wrap
+ * the timeouts they configure and the upper bounds they assert in T_MS(),
+ * so a slow run widens the windows instead of skipping the test.
+ */
+static inline unsigned t_slow(void)
+{
+    const char *v = getenv("NETIPC_TEST_SLOW");
+    long n = v ? strtol(v, NULL, 10) : 0;
+    if (n <= 0)
+        return 1;
+    return n == 1 ? 10u : (unsigned)(n > 100 ? 100 : n);
+}
+
+#define T_MS(ms) ((ms) * t_slow())
 
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "netipc/error.h"
+#include "support.h" /* T_MS() */
 
 static int t_failures;
 static int t_checks;
@@ -70,23 +71,6 @@ static int t_checks;
             return;                                                                              \
         }                                                                                        \
     } while (0)
-
-/*
- * Slow runs (valgrind, sanitizers on a loaded machine): NETIPC_TEST_SLOW=1
- * scales timing windows by 10, NETIPC_TEST_SLOW=N (N >= 2) by N. Tests wrap
- * the timeouts they configure and the upper bounds they assert in T_MS(),
- * so a slow run widens the windows instead of skipping the test.
- */
-static inline unsigned t_slow(void)
-{
-    const char *v = getenv("NETIPC_TEST_SLOW");
-    long n = v ? strtol(v, NULL, 10) : 0;
-    if (n <= 0)
-        return 1;
-    return n == 1 ? 10u : (unsigned)(n > 100 ? 100 : n);
-}
-
-#define T_MS(ms) ((ms) * t_slow())
 
 /*
  * Sanitizer builds. Their runtimes keep memory and mappings of their own
