@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # make test: install what is missing, then build and test every configuration.
-#   gcc     -Werror build, unit/interop/... suites
-#   clang   -Werror build, same suites
+#   gcc      -Werror build, every suite (unit, interop, chaos, stress, bench smoke)
+#   asan     clang -Werror build with ASan+UBSan, every suite; zero sanitizer reports
+#   tsan     clang build with TSan, every suite; zero reports
+#   valgrind memcheck over the gcc build's unit, transport and service suites (label memcheck)
+#   coverage gcc --coverage build, every suite, gcovr gate: >= 90 % lines overall and per file
+#   clang    plain clang -Werror build (not in the default list: asan is a clang -Werror build)
 #   fuzz    clang + libFuzzer, each target for a bounded time (label fuzz)
 #   install install the gcc build and build a consumer through find_package and pkg-config
 #   windows mingw-w64 cross build, every registered suite run under wine (label windows and all)
@@ -11,7 +15,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 build=${BUILD:-build}
 jobs=${JOBS:-2}
-steps=${NETIPC_TEST_STEPS:-gcc clang fuzz install windows}
+steps=${NETIPC_TEST_STEPS:-gcc asan tsan valgrind coverage fuzz install windows}
 
 bash scripts/install-deps.sh base test
 
@@ -23,7 +27,9 @@ run_step() {
   local name=$1; shift
   local log=$log_dir/$name.log t0=$(date +%s)
   printf '%-10s ' "$name"
-  if "$@" >"$log" 2>&1; then
+  # A subshell: what a step exports (sanitizer options, budgets, WINEPREFIX)
+  # stays in that step.
+  if ( "$@" ) >"$log" 2>&1; then
     echo "ok ($(( $(date +%s) - t0 )) s)"
   else
     echo "FAILED ($(( $(date +%s) - t0 )) s); log: $log"
@@ -32,28 +38,94 @@ run_step() {
   fi
 }
 
+# Steps run as an `if` condition, where `set -e` does not apply: every
+# command whose failure must fail the step says so (|| return 1).
 configure_build() {
   local dir=$1; shift
-  cmake -S "$root" -B "$dir" -G "Unix Makefiles" "$@"
+  cmake -S "$root" -B "$dir" -G "Unix Makefiles" "$@" || return 1
   cmake --build "$dir" -j"$jobs"
 }
 
 step_compiler() {
   local cc=$1
-  configure_build "$build/$cc" -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  # gcc also builds the benchmark driver, so its smoke test (label bench) runs here.
+  local extra=()
+  [[ $cc == gcc ]] && extra+=(-DNETIPC_BUILD_BENCH=ON)
+  configure_build "$build/$cc" -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    "${extra[@]}" || return 1
   ctest --test-dir "$build/$cc" --output-on-failure -j"$jobs" -LE 'fuzz|slow'
+}
+
+# Sanitizer runtimes: every report goes to a log file under the build dir
+# (peers are separate processes whose output a test may not show); the step
+# fails when any report was written, even by a peer whose exit code nobody
+# checked. Suppressions, each with its reason, live in tests/sanitizers/.
+sanitizer_env() {
+  local logs=$1 supp=$root/tests/sanitizers
+  rm -rf "$logs"
+  mkdir -p "$logs"
+  export ASAN_OPTIONS="log_path=$logs/asan:detect_leaks=1:check_initialization_order=1"
+  export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0"
+  export UBSAN_OPTIONS="log_path=$logs/ubsan:halt_on_error=1:print_stacktrace=1:suppressions=$supp/ubsan.supp:print_suppressions=0"
+  export TSAN_OPTIONS="log_path=$logs/tsan:halt_on_error=1:second_deadlock_stack=1:suppressions=$supp/tsan.supp:print_suppressions=0"
+}
+
+no_sanitizer_reports() {
+  local logs=$1
+  if compgen -G "$logs/*" >/dev/null; then
+    echo "sanitizer reports in $logs:"
+    for f in "$logs"/*; do echo "== $f"; head -n 60 "$f"; done
+    return 1
+  fi
+}
+
+# Chaos and stress run with shorter budgets in the slower instrumented
+# builds; the gcc step runs their defaults (40 s and 20 s).
+short_budgets() {
+  export NETIPC_CHAOS_SECONDS=${NETIPC_CHAOS_SECONDS_INSTRUMENTED:-20}
+  export NETIPC_STRESS_SECONDS=${NETIPC_STRESS_SECONDS_INSTRUMENTED:-10}
+}
+
+step_sanitizer() {
+  local name=$1 sanitizer=$2
+  configure_build "$build/$name" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DNETIPC_SANITIZER="$sanitizer" || return 1
+  local logs=$root/$build/$name/sanitizer-logs
+  sanitizer_env "$logs"
+  short_budgets
+  local rc=0
+  ctest --test-dir "$build/$name" --output-on-failure -j"$jobs" -LE 'fuzz|slow' || rc=1
+  no_sanitizer_reports "$logs" || rc=1
+  return $rc
+}
+
+# Reuses the gcc build (built again only if missing or stale).
+step_valgrind() {
+  configure_build "$build/gcc" -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DNETIPC_BUILD_BENCH=ON || return 1
+  JOBS=$jobs bash scripts/valgrind.sh "$build/gcc" memcheck
+}
+
+step_coverage() {
+  local dir=$build/coverage
+  configure_build "$dir" -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug -DNETIPC_COVERAGE=ON \
+    || return 1
+  find "$dir" -name '*.gcda' -delete
+  short_budgets
+  ctest --test-dir "$dir" --output-on-failure -j"$jobs" -LE 'fuzz|slow' || return 1
+  bash scripts/coverage.sh "$dir" 90
 }
 
 step_fuzz() {
   configure_build "$build/fuzz" -DCMAKE_C_COMPILER=clang -DNETIPC_FUZZ=ON \
-    -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo || return 1
   ctest --test-dir "$build/fuzz" --output-on-failure -j"$jobs" -L fuzz
 }
 
 step_install() {
   local prefix=$root/$build/install
   rm -rf "$prefix"
-  cmake --install "$build/gcc" --prefix "$prefix"
+  cmake --install "$build/gcc" --prefix "$prefix" || return 1
   bash tests/install/check.sh "$prefix" "$root/$build/consumer"
 }
 
@@ -76,6 +148,7 @@ step_windows() {
   wine cmd /c ver </dev/null >"$dir/wine-ver.txt" 2>&1 || rc=1
   # Windows programs end lines with \r\n: strip it before using their output.
   echo "wine $(wine --version 2>/dev/null): $(tr -d '\r' <"$dir/wine-ver.txt" | grep -m1 -E 'Windows [0-9]' || true)"
+  short_budgets # chaos and stress: every pipe call is a wineserver round trip
   [[ $rc -eq 0 ]] && ctest --test-dir "$dir" --output-on-failure -j"$jobs" -LE 'fuzz|slow' || rc=1
   wineserver -k || true
   return $rc
@@ -84,6 +157,10 @@ step_windows() {
 for s in $steps; do
   case $s in
     gcc|clang) run_step "$s" step_compiler "$s" ;;
+    asan) run_step asan step_sanitizer asan address,undefined ;;
+    tsan) run_step tsan step_sanitizer tsan thread ;;
+    valgrind) run_step valgrind step_valgrind ;;
+    coverage) run_step coverage step_coverage ;;
     fuzz) run_step fuzz step_fuzz ;;
     install) run_step install step_install ;;
     windows) run_step windows step_windows ;;

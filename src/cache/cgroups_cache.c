@@ -262,63 +262,32 @@ static int matches(const entry_t *e, uint32_t hash, const char *name, uint32_t l
     return e->hash == hash && e->name_len == len && memcmp(e->name, name, len) == 0;
 }
 
-/* Full probe of a hashed snapshot; the table is at most half full, so
- * probing always reaches an empty slot. */
-static const entry_t *find_hashed(const snapshot_t *s, uint32_t hash, const char *name,
-                                  uint32_t len)
-{
-    for (uint32_t b = bucket_of(s, hash, name, len);; b = (b + 1) & s->mask) {
-        uint32_t slot = s->buckets[b];
-        if (!slot)
-            return NULL;
-        if (matches(&s->items[slot - 1], hash, name, len))
-            return &s->items[slot - 1];
-    }
-}
-
-static const entry_t *find_slow(const snapshot_t *s, uint32_t hash, const char *name,
-                                uint32_t len)
-{
-    if (s->buckets)
-        return find_hashed(s, hash, name, len);
-    for (uint32_t i = 0; i < s->count; i++)
-        if (matches(&s->items[i], hash, name, len))
-            return &s->items[i];
-    return NULL;
-}
-
 int nipc_cgroups_cache_get(const nipc_cgroups_cache_t *c, uint32_t hash, const char *name,
                            uint32_t name_len, nipc_cgroup_item_t *out)
 {
     const snapshot_t *s = c->current;
     if (!s || (name_len && !name))
         return 0;
-    const entry_t *e = NULL;
-    if (s->buckets && !s->by_name) {
-        /* The hot path: probe on hash and length only, then compare the
-         * name once. A candidate whose name differs (two names with the
-         * same hash and length: rare) restarts in find_slow(); keeping the
-         * probe state out of the memcmp() call keeps this path free of
-         * register spills, which profiling showed in every lookup. */
-        const uint32_t *buckets = s->buckets;
-        const entry_t *items = s->items;
-        for (uint32_t b = mix32(hash) & s->mask;; b = (b + 1) & s->mask) {
-            uint32_t slot = buckets[b];
-            if (!slot)
-                return 0;
-            e = &items[slot - 1];
-            if (e->hash == hash && e->name_len == name_len)
-                break;
+    if (!s->buckets) {
+        for (uint32_t i = 0; i < s->count; i++) {
+            if (matches(&s->items[i], hash, name, name_len)) {
+                to_item(&s->items[i], out);
+                return 1;
+            }
         }
-        if (memcmp(e->name, name, name_len) != 0)
-            e = find_slow(s, hash, name, name_len);
-    } else {
-        e = find_slow(s, hash, name, name_len);
-    }
-    if (!e)
         return 0;
-    to_item(e, out);
-    return 1;
+    }
+    /* The table is at most half full, so probing always reaches an empty slot. */
+    for (uint32_t b = bucket_of(s, hash, name, name_len);; b = (b + 1) & s->mask) {
+        uint32_t slot = s->buckets[b];
+        if (!slot)
+            return 0;
+        const entry_t *e = &s->items[slot - 1];
+        if (matches(e, hash, name, name_len)) {
+            to_item(e, out);
+            return 1;
+        }
+    }
 }
 
 uint32_t nipc_cgroups_cache_count(const nipc_cgroups_cache_t *c)

@@ -1,0 +1,535 @@
+/*
+ * Library rows: servers and clients that use netipc exactly as an
+ * application would (public headers only, plus the test corpus for data).
+ *
+ *  - typed Level 2 calls: INCREMENT, INCREMENT batch, STRING_REVERSE and
+ *    CGROUPS_SNAPSHOT, over the baseline (UDS) or SHM;
+ *  - the Level 1 session API with 16 requests in flight (pipelining);
+ *  - the Level 3 cache, filled once from a real provider, then looked up.
+ *
+ * Every client checks every answer, so a row cannot be fast by being wrong.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench.h"
+#include "corpus/corpus.h"
+#include "netipc/cache.h"
+#include "netipc/netipc.h"
+
+#define CONNECT_WAIT_MS 5000
+#define CALL_TIMEOUT_MS 10000u
+#define SNAPSHOT_GENERATION 7u
+
+static uint32_t pow2_at_least(uint64_t n, uint32_t floor)
+{
+    uint64_t p = floor;
+    while (p < n)
+        p <<= 1;
+    return (uint32_t)p;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int report(const char *what, nipc_error_t err)
+{
+    fprintf(stderr, "bench: %s: %s (%s)\n", what, nipc_strerror(err), nipc_error_name(err));
+    return -1;
+}
+
+/* Request and response budgets of a scenario, shared by both roles. */
+typedef struct budget {
+    uint32_t request_payload;
+    uint32_t request_batch;
+    uint32_t response_payload;
+} budget_t;
+
+static budget_t budget_for(const scenario_t *sc, size_t snapshot_size)
+{
+    budget_t b = {NIPC_MAX_PAYLOAD_DEFAULT, 1, NIPC_RESPONSE_PAYLOAD_DEFAULT};
+    if (sc->items > 1) {
+        b.request_batch = sc->items;
+        b.request_payload = pow2_at_least((uint64_t)sc->items * 16u, 1024);
+    }
+    if (sc->param && !snapshot_size) { /* STRING_REVERSE: 9 + len each way */
+        b.request_payload = pow2_at_least(NIPC_STRING_REVERSE_FIXED + 1u + sc->param, 1024);
+        b.response_payload = pow2_at_least(NIPC_STRING_REVERSE_FIXED + 1u + sc->param, 65536);
+    }
+    if (snapshot_size)
+        b.response_payload = pow2_at_least(snapshot_size, 65536);
+    return b;
+}
+
+/* ================================================================ servers */
+
+typedef struct lib_server {
+    nipc_server_t *srv;
+    nipc_cgroup_set_t set;
+} lib_server_t;
+
+static nipc_error_t on_increment(void *ctx, uint64_t value, uint64_t *out)
+{
+    (void)ctx;
+    *out = value + 1;
+    return NIPC_OK;
+}
+
+static nipc_error_t on_reverse(void *ctx, nipc_str_t in, char *out, uint32_t cap,
+                               uint32_t *out_len)
+{
+    (void)ctx;
+    if (in.len > cap)
+        return NIPC_ERR_BUFFER_TOO_SMALL;
+    for (uint32_t i = 0; i < in.len; i++)
+        out[i] = in.ptr[in.len - 1 - i];
+    *out_len = in.len;
+    return NIPC_OK;
+}
+
+static nipc_error_t on_snapshot(void *ctx, void *buf, size_t cap, size_t *out_len)
+{
+    lib_server_t *s = ctx;
+    return nipc_cgroup_set_encode(&s->set, SNAPSHOT_GENERATION, buf, cap, out_len);
+}
+
+static nipc_server_config_t server_config(const scenario_t *sc, budget_t b)
+{
+    uint32_t profiles = NIPC_PROFILE_BASELINE | (sc->shm ? NIPC_PROFILE_SHM_HYBRID : 0);
+    return (nipc_server_config_t){
+        .supported_profiles = profiles,
+        .preferred_profiles = sc->shm ? NIPC_PROFILE_SHM_HYBRID : 0,
+        .max_request_payload_bytes = b.request_payload,
+        .max_request_batch_items = b.request_batch,
+        .max_response_payload_bytes = b.response_payload,
+        .auth_token = BENCH_AUTH_TOKEN,
+        .max_sessions = 4,
+    };
+}
+
+static int server_go(lib_server_t *s, nipc_error_t err, void **state)
+{
+    if (err != NIPC_OK)
+        return report("server create", err);
+    err = nipc_server_start(s->srv);
+    if (err != NIPC_OK)
+        return report("server start", err);
+    *state = s;
+    return 0;
+}
+
+static int increment_server_start(const scenario_t *sc, const char *run_dir, void **state)
+{
+    lib_server_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return -1;
+    nipc_server_config_t cfg = server_config(sc, budget_for(sc, 0));
+    return server_go(s, nipc_server_create_increment(run_dir, BENCH_SERVICE, &cfg, on_increment,
+                                                     s, &s->srv),
+                     state);
+}
+
+static int reverse_server_start(const scenario_t *sc, const char *run_dir, void **state)
+{
+    lib_server_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return -1;
+    nipc_server_config_t cfg = server_config(sc, budget_for(sc, 0));
+    return server_go(s, nipc_server_create_string_reverse(run_dir, BENCH_SERVICE, &cfg,
+                                                          on_reverse, s, &s->srv),
+                     state);
+}
+
+static int snapshot_server_start(const scenario_t *sc, const char *run_dir, void **state)
+{
+    lib_server_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return -1;
+    nipc_error_t err = nipc_cgroup_set_corpus(BENCH_CORPUS_SEED, sc->param, &s->set);
+    if (err != NIPC_OK)
+        return report("corpus", err);
+    nipc_server_config_t cfg =
+        server_config(sc, budget_for(sc, nipc_cgroup_set_encoded_size(&s->set)));
+    return server_go(s, nipc_server_create_cgroups_snapshot(run_dir, BENCH_SERVICE, &cfg,
+                                                            on_snapshot, s, &s->srv),
+                     state);
+}
+
+static uint64_t lib_server_requests(void *state)
+{
+    lib_server_t *s = state;
+    nipc_server_stats_t st;
+    nipc_server_stats(s->srv, &st);
+    return st.requests;
+}
+
+static void lib_server_stop(void *state)
+{
+    lib_server_t *s = state;
+    nipc_server_destroy(s->srv);
+    nipc_cgroup_set_free(&s->set);
+    free(s);
+}
+
+const server_ops_t bench_lib_increment_server = {increment_server_start, lib_server_requests,
+                                                 lib_server_stop};
+const server_ops_t bench_lib_reverse_server = {reverse_server_start, lib_server_requests,
+                                               lib_server_stop};
+const server_ops_t bench_lib_snapshot_server = {snapshot_server_start, lib_server_requests,
+                                                lib_server_stop};
+
+/* ============================================================ L2 clients */
+
+typedef struct lib_client {
+    nipc_client_t *c;
+    uint32_t items, param;
+    uint64_t *values, *answers; /* batch */
+    char *text;                 /* STRING_REVERSE input */
+} lib_client_t;
+
+static int client_connect(const scenario_t *sc, const char *run_dir, size_t snapshot_size,
+                          lib_client_t *lc)
+{
+    budget_t b = budget_for(sc, snapshot_size);
+    nipc_client_config_t cfg = {
+        .supported_profiles = NIPC_PROFILE_BASELINE | (sc->shm ? NIPC_PROFILE_SHM_HYBRID : 0),
+        .preferred_profiles = sc->shm ? NIPC_PROFILE_SHM_HYBRID : 0,
+        .max_request_payload_bytes = b.request_payload,
+        .max_request_batch_items = b.request_batch,
+        .max_response_payload_bytes = b.response_payload,
+        .max_payload_ceiling = b.response_payload > b.request_payload ? b.response_payload
+                                                                      : b.request_payload,
+        .auth_token = BENCH_AUTH_TOKEN,
+        .call_timeout_ms = CALL_TIMEOUT_MS,
+    };
+    nipc_error_t err = nipc_client_create(run_dir, BENCH_SERVICE, &cfg, &lc->c);
+    if (err != NIPC_OK)
+        return report("client create", err);
+    for (int waited = 0; !nipc_client_ready(lc->c); waited += 5) {
+        nipc_client_refresh(lc->c);
+        if (nipc_client_ready(lc->c))
+            break;
+        if (waited >= CONNECT_WAIT_MS) {
+            nipc_client_status_t st;
+            nipc_client_status(lc->c, &st);
+            return report("connect", st.last_error);
+        }
+        sleep_ms(5);
+    }
+    /* A row named SHM must not quietly run on the baseline. */
+    nipc_client_status_t st;
+    nipc_client_status(lc->c, &st);
+    uint32_t want = sc->shm ? NIPC_PROFILE_SHM_HYBRID : NIPC_PROFILE_BASELINE;
+    if (st.selected_profile != want) {
+        fprintf(stderr, "bench: %s: selected profile 0x%x, wanted 0x%x\n", sc->name,
+                st.selected_profile, want);
+        return -1;
+    }
+    lc->items = sc->items;
+    lc->param = sc->param;
+    return 0;
+}
+
+static int lib_client_open(const scenario_t *sc, const char *run_dir, void **state)
+{
+    lib_client_t *lc = calloc(1, sizeof *lc);
+    if (!lc || client_connect(sc, run_dir, 0, lc) != 0)
+        return -1;
+    if (sc->items > 1) {
+        lc->values = calloc(sc->items, sizeof *lc->values);
+        lc->answers = calloc(sc->items, sizeof *lc->answers);
+        if (!lc->values || !lc->answers)
+            return -1;
+    }
+    if (sc->param) {
+        lc->text = malloc(sc->param);
+        if (!lc->text)
+            return -1;
+        for (uint32_t i = 0; i < sc->param; i++)
+            lc->text[i] = (char)('a' + i % 26);
+    }
+    *state = lc;
+    return 0;
+}
+
+static int increment_call(void *state, uint64_t seq)
+{
+    lib_client_t *lc = state;
+    uint64_t out = 0;
+    nipc_error_t err = nipc_client_increment(lc->c, seq, &out, 0);
+    if (err != NIPC_OK)
+        return report("increment", err);
+    return out == seq + 1 ? 0 : report("increment answer", NIPC_ERR_BAD_RESPONSE);
+}
+
+static int batch_call(void *state, uint64_t seq)
+{
+    lib_client_t *lc = state;
+    for (uint32_t i = 0; i < lc->items; i++)
+        lc->values[i] = seq + i;
+    nipc_error_t err = nipc_client_increment_batch(lc->c, lc->values, lc->items, lc->answers, 0);
+    if (err != NIPC_OK)
+        return report("increment batch", err);
+    for (uint32_t i = 0; i < lc->items; i++)
+        if (lc->answers[i] != seq + i + 1)
+            return report("batch answer", NIPC_ERR_BAD_RESPONSE);
+    return 0;
+}
+
+static int reverse_call(void *state, uint64_t seq)
+{
+    lib_client_t *lc = state;
+    (void)seq;
+    nipc_str_t out;
+    nipc_error_t err = nipc_client_string_reverse(lc->c, lc->text, lc->param, &out, 0);
+    if (err != NIPC_OK)
+        return report("string reverse", err);
+    if (out.len != lc->param || out.ptr[0] != lc->text[lc->param - 1] ||
+        out.ptr[lc->param - 1] != lc->text[0])
+        return report("reverse answer", NIPC_ERR_BAD_RESPONSE);
+    return 0;
+}
+
+static void lib_client_close(void *state)
+{
+    lib_client_t *lc = state;
+    nipc_client_free(lc->c);
+    free(lc->values);
+    free(lc->answers);
+    free(lc->text);
+    free(lc);
+}
+
+static int snapshot_client_open(const scenario_t *sc, const char *run_dir, void **state)
+{
+    lib_client_t *lc = calloc(1, sizeof *lc);
+    if (!lc)
+        return -1;
+    /* The client's budget must match the server's, which depends on the size. */
+    nipc_cgroup_set_t set;
+    if (nipc_cgroup_set_corpus(BENCH_CORPUS_SEED, sc->param, &set) != NIPC_OK)
+        return -1;
+    size_t size = nipc_cgroup_set_encoded_size(&set);
+    nipc_cgroup_set_free(&set);
+    if (client_connect(sc, run_dir, size, lc) != 0)
+        return -1;
+    *state = lc;
+    return 0;
+}
+
+static int snapshot_call(void *state, uint64_t seq)
+{
+    lib_client_t *lc = state;
+    (void)seq;
+    nipc_cgroups_view_t view;
+    nipc_error_t err = nipc_client_cgroups_snapshot(lc->c, &view, 0);
+    if (err != NIPC_OK)
+        return report("snapshot", err);
+    if (view.item_count != lc->param || view.generation != SNAPSHOT_GENERATION)
+        return report("snapshot answer", NIPC_ERR_BAD_RESPONSE);
+    return 0;
+}
+
+const client_ops_t bench_lib_increment_client = {lib_client_open, increment_call, NULL, NULL,
+                                                 lib_client_close};
+const client_ops_t bench_lib_batch_client = {lib_client_open, batch_call, NULL, NULL,
+                                             lib_client_close};
+const client_ops_t bench_lib_reverse_client = {lib_client_open, reverse_call, NULL, NULL,
+                                               lib_client_close};
+const client_ops_t bench_lib_snapshot_client = {snapshot_client_open, snapshot_call, NULL, NULL,
+                                                lib_client_close};
+
+/* ======================================================= L1 pipelining */
+
+typedef struct pipe_client {
+    nipc_session_t *s;
+    uint32_t items;
+    uint8_t *payload;
+    size_t payload_cap;
+} pipe_client_t;
+
+static int pipe_open(const scenario_t *sc, const char *run_dir, void **state)
+{
+    pipe_client_t *pc = calloc(1, sizeof *pc);
+    if (!pc)
+        return -1;
+    budget_t b = budget_for(sc, 0);
+    nipc_transport_config_t cfg = {
+        .supported_profiles = NIPC_PROFILE_BASELINE,
+        .max_request_payload_bytes = b.request_payload,
+        .max_request_batch_items = b.request_batch,
+        .max_response_payload_bytes = b.response_payload,
+        .max_response_batch_items = b.request_batch,
+        .auth_token = BENCH_AUTH_TOKEN,
+        .max_in_flight = BENCH_PIPELINE_DEPTH,
+    };
+    nipc_error_t err = NIPC_ERR_NOT_FOUND;
+    for (int waited = 0; waited <= CONNECT_WAIT_MS; waited += 5) {
+        err = nipc_session_connect(run_dir, BENCH_SERVICE, &cfg, &pc->s);
+        if (err != NIPC_ERR_NOT_FOUND)
+            break;
+        sleep_ms(5);
+    }
+    if (err != NIPC_OK)
+        return report("session connect", err);
+    pc->items = sc->items;
+    pc->payload_cap = (size_t)sc->items * (NIPC_BATCH_ENTRY_SIZE + NIPC_INCREMENT_SIZE);
+    pc->payload = malloc(pc->payload_cap);
+    if (!pc->payload)
+        return -1;
+    *state = pc;
+    return 0;
+}
+
+static int pipe_send(void *state, uint64_t id)
+{
+    pipe_client_t *pc = state;
+    size_t len = 0;
+    int batch = pc->items > 1;
+    if (batch) {
+        nipc_batch_builder_t bb;
+        nipc_batch_builder_init(&bb, pc->payload, pc->payload_cap, pc->items);
+        for (uint32_t i = 0; i < pc->items; i++) {
+            uint8_t item[NIPC_INCREMENT_SIZE];
+            size_t n;
+            nipc_increment_encode(id + i, item, sizeof item, &n);
+            nipc_batch_builder_add(&bb, item, (uint32_t)n);
+        }
+        nipc_error_t err = nipc_batch_builder_finish(&bb, &len);
+        if (err != NIPC_OK)
+            return report("batch build", err);
+    } else {
+        nipc_increment_encode(id, pc->payload, pc->payload_cap, &len);
+    }
+    nipc_header_t h = nipc_header_make(NIPC_KIND_REQUEST, NIPC_METHOD_INCREMENT,
+                                       batch ? NIPC_FLAG_BATCH : 0, NIPC_STATUS_OK, 0, pc->items,
+                                       id);
+    nipc_error_t err = nipc_session_send(pc->s, &h, pc->payload, len, CALL_TIMEOUT_MS, NULL);
+    return err == NIPC_OK ? 0 : report("session send", err);
+}
+
+static int pipe_receive(void *state, uint64_t *id)
+{
+    pipe_client_t *pc = state;
+    nipc_message_t msg;
+    nipc_error_t err = nipc_session_receive(pc->s, &msg, CALL_TIMEOUT_MS, NULL);
+    if (err != NIPC_OK)
+        return report("session receive", err);
+    const nipc_header_t *h = &msg.header;
+    if (h->kind != NIPC_KIND_RESPONSE || h->transport_status != NIPC_STATUS_OK ||
+        h->item_count != pc->items)
+        return report("pipelined answer", NIPC_ERR_BAD_RESPONSE);
+    *id = h->message_id;
+    for (uint32_t i = 0; i < pc->items; i++) {
+        const uint8_t *item = msg.payload;
+        uint32_t len = h->payload_len;
+        if (pc->items > 1) {
+            err = nipc_batch_item(msg.payload, h->payload_len, pc->items, i, &item, &len);
+            if (err != NIPC_OK)
+                return report("batch item", err);
+        }
+        uint64_t v = 0;
+        err = nipc_increment_decode(item, len, &v);
+        if (err != NIPC_OK || v != *id + i + 1)
+            return report("pipelined value", err != NIPC_OK ? err : NIPC_ERR_BAD_RESPONSE);
+    }
+    return 0;
+}
+
+static void pipe_close(void *state)
+{
+    pipe_client_t *pc = state;
+    nipc_session_close(pc->s);
+    free(pc->payload);
+    free(pc);
+}
+
+const client_ops_t bench_lib_pipeline_client = {pipe_open, NULL, pipe_send, pipe_receive,
+                                                pipe_close};
+const client_ops_t bench_lib_pipeline_batch_client = {pipe_open, NULL, pipe_send, pipe_receive,
+                                                      pipe_close};
+
+/* ================================================================= cache */
+
+typedef struct cache_local {
+    nipc_cgroups_cache_t *cache;
+    nipc_cgroup_set_t set;
+    bench_key_t *keys;
+    uint32_t nkeys, next;
+} cache_local_t;
+
+static nipc_error_t on_cache_snapshot(void *ctx, void *buf, size_t cap, size_t *out_len)
+{
+    cache_local_t *cl = ctx;
+    return nipc_cgroup_set_encode(&cl->set, SNAPSHOT_GENERATION, buf, cap, out_len);
+}
+
+static int cache_open(const scenario_t *sc, const char *run_dir, void **state)
+{
+    cache_local_t *cl = calloc(1, sizeof *cl);
+    if (!cl || bench_corpus_keys(sc->param, &cl->set, &cl->keys) != 0)
+        return -1;
+    cl->nkeys = cl->set.count;
+
+    /* A real provider in this process, used once to fill the cache. */
+    uint32_t size = pow2_at_least(nipc_cgroup_set_encoded_size(&cl->set), 65536);
+    nipc_server_config_t scfg = {
+        .max_response_payload_bytes = size,
+        .auth_token = BENCH_AUTH_TOKEN,
+    };
+    nipc_server_t *srv = NULL;
+    nipc_error_t err = nipc_server_create_cgroups_snapshot(run_dir, BENCH_SERVICE, &scfg,
+                                                           on_cache_snapshot, cl, &srv);
+    if (err == NIPC_OK)
+        err = nipc_server_start(srv);
+    if (err != NIPC_OK)
+        return report("cache provider", err);
+    nipc_client_config_t ccfg = {
+        .max_response_payload_bytes = size,
+        .max_payload_ceiling = size,
+        .auth_token = BENCH_AUTH_TOKEN,
+    };
+    err = nipc_cgroups_cache_create(run_dir, BENCH_SERVICE, &ccfg, &cl->cache);
+    if (err == NIPC_OK)
+        err = nipc_cgroups_cache_refresh(cl->cache, 60000);
+    nipc_server_destroy(srv);
+    if (err != NIPC_OK)
+        return report("cache refresh", err);
+    *state = cl;
+    return 0;
+}
+
+/* One read guard per block: a consumer takes the guard for a pass of
+ * lookups, not for each one. */
+static uint64_t cache_block(void *state, uint32_t count)
+{
+    cache_local_t *cl = state;
+    uint64_t found = 0;
+    nipc_cgroups_cache_read_lock(cl->cache);
+    for (uint32_t i = 0; i < count; i++) {
+        const bench_key_t *k = &cl->keys[cl->next];
+        if (++cl->next == cl->nkeys)
+            cl->next = 0;
+        nipc_cgroup_item_t item;
+        if (nipc_cgroups_cache_get(cl->cache, k->hash, k->name, k->len, &item) && item.path.len)
+            found++;
+    }
+    nipc_cgroups_cache_read_unlock(cl->cache);
+    return found;
+}
+
+static void cache_close(void *state)
+{
+    cache_local_t *cl = state;
+    nipc_cgroups_cache_free(cl->cache);
+    nipc_cgroup_set_free(&cl->set);
+    free(cl->keys);
+    free(cl);
+}
+
+const local_ops_t bench_lib_cache_local = {cache_open, cache_block, cache_close};
