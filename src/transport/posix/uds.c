@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -27,21 +28,19 @@
 /* Default packet size when SO_SNDBUF cannot be read. */
 #define UDS_FALLBACK_PACKET 65536u
 
-/* In wait-first mode, every this many receives one reads first instead. */
-#define RX_PROBE_EVERY 16u
+/*
+ * Waiting for the peer costs one system call in the common case: sockets
+ * stay blocking with a short kernel timeout (SO_RCVTIMEO / SO_SNDTIMEO), so
+ * an answer or room that comes within SHORT_WAIT_MS is taken by the same
+ * recvmsg()/sendmsg() that asked for it, as with a plain blocking socket.
+ * Only when that short wait expires does poll() watch the socket and the
+ * abort fd together for the rest of the deadline. An abort therefore wakes
+ * a blocked call within SHORT_WAIT_MS (plus the kernel's timer tick).
+ */
+#define SHORT_WAIT_MS 2u
 
 struct nipc__conn {
     int fd;
-    /*
-     * How a receive starts, learned per connection. A peer that answers one
-     * message at a time (ping-pong) is waited for first (poll), so no read
-     * is wasted; when messages are found already queued (pipelining, a
-     * server under a burst), read first and wait only on EAGAIN, saving the
-     * poll. A failed read switches back; wait-first mode re-probes with a
-     * read every RX_PROBE_EVERY receives.
-     */
-    int rx_eager;
-    uint32_t rx_since_probe;
 };
 
 struct nipc_listener {
@@ -82,8 +81,13 @@ static nipc__conn_t *conn_wrap(int fd)
         return NULL;
     }
     c->fd = fd;
-    c->rx_eager = 0;
-    c->rx_since_probe = 0;
+    /* Blocking, with the short kernel timeouts described at the top. */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0 && (fl & O_NONBLOCK))
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    struct timeval tv = {.tv_sec = 0, .tv_usec = SHORT_WAIT_MS * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     return c;
 }
 
@@ -147,7 +151,8 @@ static nipc_error_t wait_fd(int fd, short events, int extra_fd, uint64_t deadlin
         if (extra_fd >= 0)
             p[n++] = (struct pollfd){.fd = extra_fd, .events = POLLIN};
 
-        int timeout = deadline == NIPC__NO_DEADLINE ? -1 : (int)nipc__remaining_ms(deadline, 1u << 30);
+        int timeout =
+            deadline == NIPC__NO_DEADLINE ? -1 : (int)nipc__remaining_ms(deadline, 1u << 30);
         int rc = poll(p, n, timeout);
         if (rc < 0) {
             if (errno == EINTR)
@@ -178,13 +183,24 @@ static nipc_error_t wait_fd(int fd, short events, int extra_fd, uint64_t deadlin
     }
 }
 
+/* Block briefly (0) unless the deadline is nearer than the short wait. */
+static int short_wait_flag(uint64_t deadline)
+{
+    if (deadline == NIPC__NO_DEADLINE)
+        return 0;
+    return nipc__remaining_ms(deadline, SHORT_WAIT_MS + 1) > SHORT_WAIT_MS ? 0 : MSG_DONTWAIT;
+}
+
 nipc_error_t nipc__conn_send(nipc__conn_t *c, const void *a, size_t alen, const void *b,
                              size_t blen, uint64_t deadline, const nipc_abort_t *abort)
 {
     struct iovec iov[2] = {{(void *)a, alen}, {(void *)b, blen}};
     struct msghdr mh = {.msg_iov = iov, .msg_iovlen = blen ? 2 : 1};
+    if (nipc_abort_is_set(abort))
+        return NIPC_ERR_ABORTED;
+    int wait = short_wait_flag(deadline);
     for (;;) {
-        ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | wait);
         if (n >= 0) {
             /* SEQPACKET sends whole records or nothing; a short count is a fault. */
             return (size_t)n == alen + blen ? NIPC_OK : NIPC_ERR_IO;
@@ -193,9 +209,11 @@ nipc_error_t nipc__conn_send(nipc__conn_t *c, const void *a, size_t alen, const 
         if (e == EINTR)
             continue;
         if (e == EAGAIN || e == EWOULDBLOCK) {
+            /* The short wait expired: watch the deadline and the abort too. */
             nipc_error_t err = wait_fd(c->fd, POLLOUT, -1, deadline, abort);
             if (err != NIPC_OK)
                 return err;
+            wait = MSG_DONTWAIT;
             continue;
         }
         if (e == EPIPE || e == ECONNRESET || e == ENOTCONN)
@@ -207,25 +225,15 @@ nipc_error_t nipc__conn_send(nipc__conn_t *c, const void *a, size_t alen, const 
 nipc_error_t nipc__conn_recv(nipc__conn_t *c, void *a, size_t alen, void *b, size_t blen,
                              size_t *got, int first, uint64_t deadline, const nipc_abort_t *abort)
 {
+    (void)first; /* the short blocking wait serves first packets and continuations alike */
     struct iovec iov[2] = {{a, alen}, {b, blen}};
     struct msghdr mh = {.msg_iov = iov, .msg_iovlen = blen ? 2 : 1};
-    if (first) {
-        if (c->rx_eager || ++c->rx_since_probe >= RX_PROBE_EVERY) {
-            /* Read first. An abort that is already set still wins, as it
-             * would in wait_fd(). */
-            c->rx_since_probe = 0;
-            c->rx_eager = 1;
-            if (nipc_abort_is_set(abort))
-                return NIPC_ERR_ABORTED;
-        } else {
-            nipc_error_t err = wait_fd(c->fd, POLLIN, -1, deadline, abort);
-            if (err != NIPC_OK)
-                return err;
-        }
-    }
+    if (nipc_abort_is_set(abort))
+        return NIPC_ERR_ABORTED;
+    int wait = short_wait_flag(deadline);
     for (;;) {
         mh.msg_flags = 0;
-        ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT);
+        ssize_t n = recvmsg(c->fd, &mh, wait);
         if (n > 0) {
             *got = (size_t)n;
             return (mh.msg_flags & MSG_TRUNC) ? NIPC_ERR_TOO_LARGE : NIPC_OK;
@@ -238,10 +246,11 @@ nipc_error_t nipc__conn_recv(nipc__conn_t *c, void *a, size_t alen, void *b, siz
         if (e == EINTR)
             continue;
         if (e == EAGAIN || e == EWOULDBLOCK) {
-            c->rx_eager = 0; /* nothing was queued: wait first from now on */
+            /* The short wait expired: watch the deadline and the abort too. */
             nipc_error_t err = wait_fd(c->fd, POLLIN, -1, deadline, abort);
             if (err != NIPC_OK)
                 return err;
+            wait = MSG_DONTWAIT;
             continue;
         }
         if (e == ECONNRESET || e == ENOTCONN || e == EPIPE)
