@@ -49,15 +49,15 @@ int main(int argc, char **argv)
                    nipc_cgroups_cache_ready(cache) ? "using the previous snapshot"
                                                    : "no data yet");
 
-        nipc_cgroup_item_t item;
         nipc_cgroups_cache_read_lock(cache);
-        int found = nipc_cgroups_cache_get(cache, hash, wanted, (uint32_t)strlen(wanted), &item);
-        if (found)
+        const nipc_cgroup_item_t *item =
+            nipc_cgroups_cache_get(cache, hash, wanted, (uint32_t)strlen(wanted));
+        if (item)
             printf("cycle %d: %u cgroups cached; %s -> %.*s (enabled %u)\n", cycle,
-                   nipc_cgroups_cache_count(cache), wanted, (int)item.path.len, item.path.ptr,
-                   item.enabled);
-        nipc_cgroups_cache_read_unlock(cache); /* item's views end here */
-        found_any |= found;
+                   nipc_cgroups_cache_count(cache), wanted, (int)item->path.len, item->path.ptr,
+                   item->enabled);
+        found_any |= item != NULL;
+        nipc_cgroups_cache_read_unlock(cache); /* item belongs to the cache until here */
         sleep_ms(100);
     }
 

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "netipc/codec.h"
+
 typedef struct t_proc t_proc_t;
 
 /* Path of the running test executable (argv[0] resolved); set by t_init(). */
@@ -74,5 +76,13 @@ static inline unsigned t_slow(void)
 }
 
 #define T_MS(ms) ((ms) * t_slow())
+
+/* Copies a cache item (a Level 3 lookup result) for checks after the guard; 1 if found. */
+static inline int t_item_copy(const nipc_cgroup_item_t *found, nipc_cgroup_item_t *out)
+{
+    if (found)
+        *out = *found;
+    return found != NULL;
+}
 
 #endif

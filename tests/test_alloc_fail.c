@@ -421,9 +421,9 @@ static nipc_error_t sc_cache_refresh(env_t *e)
     CHECK(st.populated && st.item_count == 50);
     nipc_corpus_item_t want;
     nipc_corpus_item(3, 49, &want);
-    nipc_cgroup_item_t got;
+    nipc_cgroup_item_t got = {0};
     nipc_cgroups_cache_read_lock(e->cache);
-    CHECK(nipc_cgroups_cache_get(e->cache, want.hash, want.name, want.name_len, &got));
+    CHECK(t_item_copy(nipc_cgroups_cache_get(e->cache, want.hash, want.name, want.name_len), &got));
     nipc_cgroups_cache_read_unlock(e->cache);
     /* A failed call may have broken the session, a failed index leaves a
      * snapshot served by a linear scan: refresh again without failures, so
@@ -444,9 +444,9 @@ static nipc_error_t sc_cache_new(env_t *e)
     if (err == NIPC_OK) {
         nipc_corpus_item_t want;
         nipc_corpus_item(3, 7, &want);
-        nipc_cgroup_item_t got;
+        nipc_cgroup_item_t got = {0};
         nipc_cgroups_cache_read_lock(c);
-        if (!nipc_cgroups_cache_get(c, want.hash, want.name, want.name_len, &got))
+        if (!t_item_copy(nipc_cgroups_cache_get(c, want.hash, want.name, want.name_len), &got))
             err = NIPC_ERR_BAD_RESPONSE;
         nipc_cgroups_cache_read_unlock(c);
     }

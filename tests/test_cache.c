@@ -74,10 +74,10 @@ static int cache_holds(nipc_cgroups_cache_t *c, const corpus_t *k)
     ok &= nipc_cgroups_cache_count(c) == k->set.count;
     for (uint32_t i = 0; i < k->set.count; i++) {
         const nipc_cgroup_entry_t *e = &k->set.items[i];
-        nipc_cgroup_item_t it;
-        ok &= nipc_cgroups_cache_get(c, e->hash, e->name, e->name_len, &it) == 1 &&
+        nipc_cgroup_item_t it = {0};
+        ok &= t_item_copy(nipc_cgroups_cache_get(c, e->hash, e->name, e->name_len), &it) == 1 &&
               same_item(&it, e);
-        ok &= nipc_cgroups_cache_item(c, i, &it) == 1 && same_item(&it, e);
+        ok &= t_item_copy(nipc_cgroups_cache_item(c, i), &it) == 1 && same_item(&it, e);
     }
     nipc_cgroups_cache_read_unlock(c);
     return ok;
@@ -105,9 +105,10 @@ static int cache_lacks(nipc_cgroups_cache_t *c, const corpus_t *k, const corpus_
     for (uint32_t i = 0; i < k->set.count; i++) {
         if (current && twin_of(&k->set.items[i], current) >= 0)
             continue;
-        nipc_cgroup_item_t it;
-        hits += nipc_cgroups_cache_get(c, k->set.items[i].hash, k->set.items[i].name,
-                                       k->set.items[i].name_len, &it);
+        nipc_cgroup_item_t it = {0};
+        hits += t_item_copy(nipc_cgroups_cache_get(c, k->set.items[i].hash, k->set.items[i].name,
+                                                   k->set.items[i].name_len),
+                            &it);
         absent++;
     }
     nipc_cgroups_cache_read_unlock(c);
@@ -129,11 +130,11 @@ static void test_cache_empty_until_refresh(void)
     CHECK_EQ_U64(st.refresh_success_count + st.refresh_failure_count, 0);
     CHECK_EQ_U64(st.last_refresh_ms, 0);
     CHECK_EQ_U64(st.client_state, NIPC_CLIENT_DISCONNECTED);
-    nipc_cgroup_item_t it;
+    nipc_cgroup_item_t it = {0};
     nipc_cgroups_cache_read_lock(c);
     CHECK_EQ_U64(nipc_cgroups_cache_count(c), 0);
-    CHECK_EQ_U64(nipc_cgroups_cache_get(c, nipc_djb2("a", 1), "a", 1, &it), 0);
-    CHECK_EQ_U64(nipc_cgroups_cache_item(c, 0, &it), 0);
+    CHECK_EQ_U64(t_item_copy(nipc_cgroups_cache_get(c, nipc_djb2("a", 1), "a", 1), &it), 0);
+    CHECK_EQ_U64(t_item_copy(nipc_cgroups_cache_item(c, 0), &it), 0);
     nipc_cgroups_cache_read_unlock(c);
 
     /* No provider: the refresh fails and nothing changes. */
@@ -157,7 +158,7 @@ static void test_cache_empty_until_refresh(void)
     CHECK_EQ_U64(nipc_cgroups_cache_ready(c), 1);
     nipc_cgroups_cache_read_lock(c);
     CHECK_EQ_U64(nipc_cgroups_cache_count(c), 0);
-    CHECK_EQ_U64(nipc_cgroups_cache_get(c, nipc_djb2("a", 1), "a", 1, &it), 0);
+    CHECK_EQ_U64(t_item_copy(nipc_cgroups_cache_get(c, nipc_djb2("a", 1), "a", 1), &it), 0);
     nipc_cgroups_cache_read_unlock(c);
     nipc_cgroups_cache_free(c);
     fx_end(&f);
@@ -194,24 +195,26 @@ static void cache_build_and_lookup(uint32_t profiles)
 
     /* Misses: near names, wrong hashes, same name with another hash. */
     int hits = 0;
-    nipc_cgroup_item_t it;
+    nipc_cgroup_item_t it = {0};
     char name[NIPC_CORPUS_NAME_MAX + 2];
     nipc_cgroups_cache_read_lock(c);
     for (uint32_t i = 0; i < k.set.count; i += 7) {
         const nipc_cgroup_entry_t *e = &k.set.items[i];
-        hits += nipc_cgroups_cache_get(c, e->hash ^ 1u, e->name, e->name_len, &it);
-        hits += nipc_cgroups_cache_get(c, e->hash + 0x10000u, e->name, e->name_len, &it);
+        hits += t_item_copy(nipc_cgroups_cache_get(c, e->hash ^ 1u, e->name, e->name_len), &it);
+        hits +=
+            t_item_copy(nipc_cgroups_cache_get(c, e->hash + 0x10000u, e->name, e->name_len), &it);
         memcpy(name, e->name, e->name_len);
         name[e->name_len] = 'x';
-        hits += nipc_cgroups_cache_get(c, nipc_djb2(name, e->name_len + 1u), name,
-                                       e->name_len + 1u, &it);
-        hits += nipc_cgroups_cache_get(c, e->hash, name, e->name_len + 1u, &it);
+        hits += t_item_copy(
+            nipc_cgroups_cache_get(c, nipc_djb2(name, e->name_len + 1u), name, e->name_len + 1u),
+            &it);
+        hits += t_item_copy(nipc_cgroups_cache_get(c, e->hash, name, e->name_len + 1u), &it);
         if (e->name_len > 1)
-            hits += nipc_cgroups_cache_get(c, e->hash, e->name, e->name_len - 1u, &it);
+            hits += t_item_copy(nipc_cgroups_cache_get(c, e->hash, e->name, e->name_len - 1u), &it);
     }
-    hits += nipc_cgroups_cache_get(c, 5381u, "", 0, &it);
-    hits += nipc_cgroups_cache_get(c, k.set.items[0].hash, NULL, 3, &it);
-    CHECK_EQ_U64(nipc_cgroups_cache_item(c, 1000, &it), 0);
+    hits += t_item_copy(nipc_cgroups_cache_get(c, 5381u, "", 0), &it);
+    hits += t_item_copy(nipc_cgroups_cache_get(c, k.set.items[0].hash, NULL, 3), &it);
+    CHECK_EQ_U64(t_item_copy(nipc_cgroups_cache_item(c, 1000), &it), 0);
     nipc_cgroups_cache_read_unlock(c);
     CHECK_EQ_U64(hits, 0);
 
@@ -250,9 +253,9 @@ static void test_cache_colliding_hashes(void)
     REQUIRE(corpus_load(&k, 9, 20000));
     for (uint32_t i = 0; i < k.set.count; i++)
         k.set.items[i].hash = 7;
-    REQUIRE(sp_fx_start(&f, "server",
-                        (const char *[]){"method=snap", "items=20000", "seed=9", "hash=7",
-                                         "resp=8388608", NULL}));
+    REQUIRE(sp_fx_start(
+        &f, "server",
+        (const char *[]){"method=snap", "items=20000", "seed=9", "hash=7", "resp=8388608", NULL}));
     nipc_client_config_t cfg = {.max_response_payload_bytes = 8388608,
                                 .max_payload_ceiling = 8388608};
     nipc_cgroups_cache_t *c = NULL;
@@ -263,10 +266,11 @@ static void test_cache_colliding_hashes(void)
     CHECK(t_now_ms() - t0 < 5000);
     CHECK(cache_holds(c, &k));
     int hits = 0;
-    nipc_cgroup_item_t it;
+    nipc_cgroup_item_t it = {0};
     nipc_cgroups_cache_read_lock(c);
     for (uint32_t i = 0; i < k.set.count; i += 13)
-        hits += nipc_cgroups_cache_get(c, 8, k.set.items[i].name, k.set.items[i].name_len, &it);
+        hits += t_item_copy(
+            nipc_cgroups_cache_get(c, 8, k.set.items[i].name, k.set.items[i].name_len), &it);
     nipc_cgroups_cache_read_unlock(c);
     CHECK_EQ_U64(hits, 0);
     nipc_cgroups_cache_free(c);
@@ -283,8 +287,9 @@ static void test_cache_keeps_data_across_restart(void)
     corpus_t a, b;
     REQUIRE(corpus_load(&a, 21, 300));
     REQUIRE(corpus_load(&b, 22, 200));
-    REQUIRE(sp_fx_start(&f, "server", (const char *[]){"method=snap", "items=300", "seed=21",
-                                                       "gen=1", "resp=262144", NULL}));
+    REQUIRE(sp_fx_start(
+        &f, "server",
+        (const char *[]){"method=snap", "items=300", "seed=21", "gen=1", "resp=262144", NULL}));
     nipc_cgroups_cache_t *c = NULL;
     REQUIRE(nipc_cgroups_cache_create(f.run, SP_SERVICE, NULL, &c) == NIPC_OK);
     CHECK_OK(nipc_cgroups_cache_refresh(c, 2000));
@@ -312,8 +317,9 @@ static void test_cache_keeps_data_across_restart(void)
     CHECK_EQ_U64(st.client_state, NIPC_CLIENT_NOT_FOUND);
     CHECK(cache_holds(c, &a));
 
-    REQUIRE(sp_fx_start(&f, "server", (const char *[]){"method=snap", "items=200", "seed=22",
-                                                       "gen=7", "resp=262144", NULL}));
+    REQUIRE(sp_fx_start(
+        &f, "server",
+        (const char *[]){"method=snap", "items=200", "seed=22", "gen=7", "resp=262144", NULL}));
     CHECK_OK(nipc_cgroups_cache_refresh(c, 2000));
     st = cache_status(c);
     CHECK_EQ_U64(st.refresh_success_count, 2);
@@ -421,17 +427,17 @@ static void reader_main(void *arg)
              * nothing. */
             const nipc_cgroup_entry_t *want = e;
             if (side != which)
-                want = sh->twin[side][i] < 0 ? NULL
-                                             : &sh->k[which]->set.items[sh->twin[side][i]];
-            nipc_cgroup_item_t it;
-            int hit = nipc_cgroups_cache_get(sh->cache, e->hash, e->name, e->name_len, &it);
+                want = sh->twin[side][i] < 0 ? NULL : &sh->k[which]->set.items[sh->twin[side][i]];
+            nipc_cgroup_item_t it = {0};
+            int hit =
+                t_item_copy(nipc_cgroups_cache_get(sh->cache, e->hash, e->name, e->name_len), &it);
             if (hit != (want != NULL) || (hit && !same_item(&it, want)))
                 r->bad++;
             r->hits += (unsigned long long)hit;
         }
         uint32_t i = next_rand(&r->rng) % n;
-        nipc_cgroup_item_t it;
-        if (!nipc_cgroups_cache_item(sh->cache, i, &it) ||
+        nipc_cgroup_item_t it = {0};
+        if (!t_item_copy(nipc_cgroups_cache_item(sh->cache, i), &it) ||
             !same_item(&it, &sh->k[which]->set.items[i]))
             r->bad++;
         nipc_cgroups_cache_read_unlock(sh->cache);
@@ -468,7 +474,7 @@ static void test_cache_concurrent_lookups_during_refresh(void)
                                          "items2=700", "resp=1048576", NULL}));
     shared_t sh = {.k = {&a, &b}, .twin = {twin_a, twin_b}};
     atomic_init(&sh.stop, 0);
-    sh.give_up_ms = t_now_ms() + 12000;
+    sh.give_up_ms = t_now_ms() + T_MS(12000);
     REQUIRE(nipc_cgroups_cache_create(f.run, SP_SERVICE, NULL, &sh.cache) == NIPC_OK);
     CHECK_OK(nipc_cgroups_cache_refresh(sh.cache, 5000)); /* corpus a */
     CHECK(cache_holds(sh.cache, &a));
@@ -497,7 +503,7 @@ static void test_cache_concurrent_lookups_during_refresh(void)
             nipc__thread_join(r[i].thread);
 
     CHECK_EQ_U64(ok, REFRESHES);
-    CHECK(took < 10000); /* refreshes are not starved by overlapping guards */
+    CHECK(took < T_MS(10000)); /* refreshes are not starved by overlapping guards */
     unsigned long long bad = 0, rounds = 0, seen0 = 0, seen1 = 0, hits = 0;
     for (int i = 0; i < READERS; i++) {
         bad += r[i].bad;
@@ -535,8 +541,7 @@ static void test_cache_arguments(void)
     nipc_cgroups_cache_t *c = NULL;
     CHECK_ERR(nipc_cgroups_cache_create(NULL, SP_SERVICE, NULL, &c), NIPC_ERR_INVALID_ARGUMENT);
     CHECK_ERR(nipc_cgroups_cache_create("/tmp", "../x", NULL, &c), NIPC_ERR_BAD_SERVICE_NAME);
-    CHECK_ERR(nipc_cgroups_cache_create("/tmp", SP_SERVICE, NULL, NULL),
-              NIPC_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(nipc_cgroups_cache_create("/tmp", SP_SERVICE, NULL, NULL), NIPC_ERR_INVALID_ARGUMENT);
     nipc_cgroups_cache_free(NULL);
 }
 

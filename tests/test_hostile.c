@@ -328,15 +328,16 @@ static void colliding_snapshot_hashes(void)
     nipc_cgroups_cache_read_lock(cache);
     for (uint32_t i = 0; i < COLLIDING; i++) {
         name_of(i, name, sizeof name);
-        nipc_cgroup_item_t it;
-        if (nipc_cgroups_cache_get(cache, 7, name, (uint32_t)strlen(name), &it)) {
+        nipc_cgroup_item_t it = {0};
+        if (t_item_copy(nipc_cgroups_cache_get(cache, 7, name, (uint32_t)strlen(name)), &it)) {
             found++;
             wrong += it.name.len != strlen(name) || memcmp(it.name.ptr, name, it.name.len) != 0;
         }
     }
     /* The right name with another hash is not there. */
-    nipc_cgroup_item_t other;
-    CHECK(!nipc_cgroups_cache_get(cache, nipc_djb2("cg-000001", 9), "cg-000001", 9, &other));
+    nipc_cgroup_item_t other = {0};
+    CHECK(!t_item_copy(nipc_cgroups_cache_get(cache, nipc_djb2("cg-000001", 9), "cg-000001", 9),
+                       &other));
     nipc_cgroups_cache_read_unlock(cache);
     unsigned long long lookup_ms = t_now_ms() - t0;
     CHECK_EQ_U64(found, COLLIDING);
@@ -361,14 +362,14 @@ static void colliding_snapshot_hashes(void)
     REQUIRE(nipc_cgroups_builder_finish(&b, &snap_len) == NIPC_OK);
     cache = serve_and_load(run, &srv, &load_ms);
     REQUIRE(cache);
-    nipc_cgroup_item_t it;
+    nipc_cgroup_item_t it = {0};
     nipc_cgroups_cache_read_lock(cache);
-    CHECK(nipc_cgroups_cache_get(cache, nipc_djb2("b!", 2), "b!", 2, &it));
+    CHECK(t_item_copy(nipc_cgroups_cache_get(cache, nipc_djb2("b!", 2), "b!", 2), &it));
     CHECK(it.path.len == 3 && memcmp(it.path.ptr, "/b!", 3) == 0);
-    CHECK(nipc_cgroups_cache_get(cache, nipc_djb2("aB", 2), "aB", 2, &it));
+    CHECK(t_item_copy(nipc_cgroups_cache_get(cache, nipc_djb2("aB", 2), "aB", 2), &it));
     CHECK(it.path.len == 3 && memcmp(it.path.ptr, "/aB", 3) == 0);
     /* Same hash and length, a name nobody sent. */
-    CHECK(!nipc_cgroups_cache_get(cache, nipc_djb2("aB", 2), "a!", 2, &it));
+    CHECK(!t_item_copy(nipc_cgroups_cache_get(cache, nipc_djb2("aB", 2), "a!", 2), &it));
     nipc_cgroups_cache_read_unlock(cache);
     nipc_cgroups_cache_free(cache);
     nipc_server_destroy(srv);

@@ -199,7 +199,7 @@ static void test_state_broken_and_restart(void)
     nipc_error_t err = nipc_client_increment(c, 2, &out, 5000);
     unsigned long long took = t_now_ms() - t0;
     CHECK(err != NIPC_OK && err != NIPC_ERR_TIMEOUT);
-    CHECK(took < 2500);
+    CHECK(took < T_MS(2500));
     nipc_client_status_t s = status_of(c);
     CHECK_EQ_U64(s.state, NIPC_CLIENT_BROKEN);
     CHECK_EQ_U64(s.last_error, err);
@@ -540,7 +540,7 @@ static void test_silent_client_handshake(void)
     CHECK_ERR(nipc__conn_recv(silent, buf, sizeof buf, NULL, 0, &len, 1, t0 + 5000, NULL),
               NIPC_ERR_DISCONNECTED);
     unsigned long long took = t_now_ms() - t0;
-    CHECK(took >= 800 && took < 4000);
+    CHECK(took >= 800 && took < T_MS(4000));
     nipc__conn_close(silent);
     sp_stats_t st;
     CHECK(sp_fresh_stats(f.ctl, &st));
@@ -594,7 +594,7 @@ static void vanish_mid_call(uint32_t profiles)
     bg_join(&bg);
     CHECK(k.fired);
     CHECK(err != NIPC_OK && err != NIPC_ERR_TIMEOUT);
-    CHECK(took < 3000);
+    CHECK(took < T_MS(3000));
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_BROKEN);
 
     REQUIRE(fx_start(&f, "server", (const char *[]){"prof=3", NULL}));
@@ -684,7 +684,7 @@ static void test_call_deadline_bounds_retry(void)
     nipc_error_t err = nipc_client_increment(c, SP_DROP_ALWAYS_VALUE, &out, 1000);
     unsigned long long took = t_now_ms() - t0;
     CHECK(err != NIPC_OK);
-    CHECK(took >= 150 && took < 2500);
+    CHECK(took >= 150 && took < T_MS(2500));
     CHECK(nipc_client_state(c) != NIPC_CLIENT_READY);
     nipc_client_free(c);
     fx_end(&f, 1);
@@ -706,7 +706,7 @@ static void timeout_no_retry(uint32_t profiles)
     unsigned long long t0 = t_now_ms();
     CHECK_ERR(nipc_client_increment(c, SP_SLEEP_BASE + 1200, &out, 400), NIPC_ERR_TIMEOUT);
     unsigned long long took = t_now_ms() - t0;
-    CHECK(took >= 350 && took < 1500);
+    CHECK(took >= 350 && took < T_MS(1500));
     nipc_client_status_t s = status_of(c);
     CHECK_EQ_U64(s.state, NIPC_CLIENT_BROKEN);
     CHECK_EQ_U64(s.last_error, NIPC_ERR_TIMEOUT);
@@ -719,7 +719,7 @@ static void timeout_no_retry(uint32_t profiles)
     t0 = t_now_ms();
     CHECK_ERR(nipc_client_increment(c, SP_SLEEP_BASE + 1200, &out, 0), NIPC_ERR_TIMEOUT);
     took = t_now_ms() - t0;
-    CHECK(took >= 250 && took < 1500);
+    CHECK(took >= 250 && took < T_MS(1500));
     CHECK_EQ_U64(sp_calls(f.ctl), 2);
 
     CHECK_EQ_U64(nipc_client_refresh(c), 1);
@@ -1089,7 +1089,7 @@ static void test_shm_attach_missing_fallback(void)
     unsigned long long t0 = t_now_ms();
     CHECK_EQ_U64(nipc_client_refresh(c), 1);
     unsigned long long took = t_now_ms() - t0;
-    CHECK(took >= 250 && took < 3000); /* the attach window, then the baseline */
+    CHECK(took >= 250 && took < T_MS(3000)); /* the attach window, then the baseline */
     nipc_client_status_t st = status_of(c);
     CHECK_EQ_U64(st.state, NIPC_CLIENT_READY);
     CHECK_EQ_U64(st.selected_profile, NIPC_PROFILE_BASELINE);
@@ -1629,7 +1629,7 @@ static void graceful_join_in_flight(uint32_t profiles)
     unsigned long long t0 = t_now_ms();
     CHECK_EQ_U64(nipc_server_join(s, 3000), 1);
     unsigned long long took = t_now_ms() - t0;
-    CHECK(took >= 200 && took < 2500);
+    CHECK(took >= 200 && took < T_MS(2500));
     bg_join(&bg);
     CHECK_ERR(g.err, NIPC_OK);
     CHECK_EQ_U64(g.out, SP_SLEEP_BASE + 401);
@@ -1673,7 +1673,7 @@ static void test_graceful_join_stuck(void)
     unsigned long long t0 = t_now_ms();
     CHECK_EQ_U64(nipc_server_join(s, 200), 0);
     unsigned long long took = t_now_ms() - t0;
-    CHECK(took >= 900 && took < 2500); /* waited for the handler to return */
+    CHECK(took >= 900 && took < T_MS(2500)); /* waited for the handler to return */
     nipc_server_destroy(s);
     bg_join(&bg); /* the call's outcome is unspecified; it must just end */
     fx_end(&f, 1);
@@ -1723,7 +1723,7 @@ static void test_graceful_join_forces_blocked_send(void)
     unsigned long long t0 = t_now_ms();
     CHECK_EQ_U64(nipc_server_join(s, 200), 0);
     unsigned long long took = t_now_ms() - t0;
-    CHECK(took >= 150 && took < 1500);
+    CHECK(took >= 150 && took < T_MS(1500));
     nipc_server_destroy(s);
     raw_close(&r);
     free(big_snapshot);
@@ -1756,7 +1756,7 @@ static void test_graceful_join_silent_handshake(void)
     unsigned long long t0 = t_now_ms();
     CHECK_EQ_U64(nipc_server_join(s, 200), 0);
     unsigned long long took = t_now_ms() - t0;
-    CHECK(took < 1000 + 1500);
+    CHECK(took < T_MS(1000 + 1500));
     nipc_server_stats(s, &st);
     CHECK_EQ_U64(st.handshakes_failed, 1);
     CHECK_EQ_U64(st.sessions_active, 0);

@@ -520,11 +520,12 @@ static int do_op(worker_t *w, int op)
         if (err == NIPC_OK) {
             nipc_corpus_item_t want;
             nipc_corpus_item(SNAP_GEN, next_rand(w, SNAP_ITEMS), &want);
-            nipc_cgroup_item_t got;
+            nipc_cgroup_item_t got = {0};
             nipc_cgroups_cache_read_lock(w->cache);
             int found =
                 nipc_cgroups_cache_count(w->cache) == SNAP_ITEMS &&
-                nipc_cgroups_cache_get(w->cache, want.hash, want.name, want.name_len, &got) &&
+                t_item_copy(nipc_cgroups_cache_get(w->cache, want.hash, want.name, want.name_len),
+                            &got) &&
                 got.path.len == want.path_len &&
                 memcmp(got.path.ptr, want.path, want.path_len) == 0;
             nipc_cgroups_cache_read_unlock(w->cache);

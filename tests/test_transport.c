@@ -773,7 +773,7 @@ static void handshake_silent_server(void)
     unsigned long long t0 = t_now_ms();
     CHECK_ERR(nipc_session_connect(f.run, SVC, &c, &s), NIPC_ERR_TIMEOUT);
     unsigned long long took = elapsed_since(t0);
-    CHECK(took >= 290 && took < 300 + 400);
+    CHECK(took >= 290 && took < T_MS(300 + 400));
     CHECK(s == NULL);
     CHECK_EQ_U64(tp_finish(srv, 10000), 0);
     fx_close(&f);
@@ -932,7 +932,7 @@ static void death_while_waiting(void)
         unsigned long long took = elapsed_since(t0);
         if (took >= 150 + 350)
             fprintf(stderr, "server noticed the dead client after %llu ms\n", took);
-        CHECK(took >= 100 && took < 150 + 350);
+        CHECK(took >= 100 && took < T_MS(150 + 350));
     }
     nipc_session_close(s);
     CHECK_EQ_U64(tp_finish(cl, 10000), 0);
@@ -952,7 +952,7 @@ static void death_while_waiting(void)
         unsigned long long took = elapsed_since(t0);
         if (took >= 150 + 350)
             fprintf(stderr, "client noticed the dead server after %llu ms\n", took);
-        CHECK(took >= 100 && took < 150 + 350);
+        CHECK(took >= 100 && took < T_MS(150 + 350));
         CHECK_EQ_U64(nipc_session_in_flight(s), 0);
         CHECK_ERR(send_req(s, TP_ECHO, 3, NULL, 0), NIPC_ERR_DISCONNECTED);
         nipc_session_close(s);
@@ -1177,7 +1177,7 @@ static void send_timeout(void)
         t0 = t_now_ms();
         CHECK_ERR(nipc_session_send(s, &h, g_buf, 8 * MIB, 200, NULL), NIPC_ERR_TIMEOUT);
         unsigned long long took = elapsed_since(t0);
-        CHECK(took >= 195 && took < 200 + 300);
+        CHECK(took >= 195 && took < T_MS(200 + 300));
         CHECK_ERR(send_req(s, TP_ECHO, 3, NULL, 0), NIPC_ERR_DISCONNECTED);
         CHECK_EQ_U64(nipc_session_in_flight(s), 0);
         nipc_session_close(s);
@@ -1219,7 +1219,7 @@ static void listener_accept_wake(void)
     t0 = t_now_ms();
     CHECK_ERR(nipc_listener_accept(l, 150, &p), NIPC_ERR_TIMEOUT);
     unsigned long long took = elapsed_since(t0);
-    CHECK(took >= 145 && took < 150 + 250);
+    CHECK(took >= 145 && took < T_MS(150 + 250));
 
     /* A wake from another thread ends a blocked accept at once. */
     accept_job_t job = {l, NIPC_ERR__COUNT, 0};

@@ -502,7 +502,7 @@ static void uds_full_backlog(void)
     t0 = t_now_ms();
     CHECK_ERR(nipc_session_connect(f.run, SVC, &c, &s), NIPC_ERR_TIMEOUT);
     unsigned long long took = t_now_ms() - t0;
-    CHECK(took >= 195 && took < 200 + 300);
+    CHECK(took >= 195 && took < T_MS(200 + 300));
     alarm(0);
     signal(SIGALRM, SIG_DFL);
 
@@ -1782,13 +1782,13 @@ static void shm_attach_retry(void)
         unsigned long long took = t_now_ms() - t0;
         CHECK_ERR(err, cases[i].expect);
         if (cases[i].kind == 0) {
-            CHECK(took >= 75 && took < 300); /* waited for the region, then attached */
+            CHECK(took >= 75 && took < T_MS(300)); /* waited for the region, then attached */
             uint8_t buf[100];
             CHECK(s && client_echo(s, 5, buf, sizeof buf));
         } else if (cases[i].retried) {
-            CHECK(took >= 295 && took < 300 + 300);
+            CHECK(took >= 295 && took < T_MS(300 + 300));
         } else {
-            CHECK(took < 100); /* a final error: no retry */
+            CHECK(took < T_MS(100)); /* a final error: no retry */
         }
         nipc_session_close(s);
         pthread_join(ls.th, NULL);

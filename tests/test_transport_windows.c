@@ -1047,7 +1047,7 @@ static void test_server_death(void)
         uint64_t took = nipc__now_ms() - t0;
         fprintf(stderr, "  profile %u: server killed, client saw it after %llu ms\n",
                 (unsigned)profile, (unsigned long long)took);
-        CHECK(took < 10000);
+        CHECK(took < T_MS(10000));
         nipc__thread_join(th);
         CHECK_EQ_U64(nipc_session_in_flight(s), 0);
         CHECK_ERR(nipc_session_receive(s, &m, 100, NULL), NIPC_ERR_DISCONNECTED);
@@ -1084,7 +1084,7 @@ static void test_client_death(void)
             uint64_t took = nipc__now_ms() - t0;
             fprintf(stderr, "  profile %u: client killed, server saw it after %llu ms\n",
                     (unsigned)profile, (unsigned long long)took);
-            CHECK(took < 10000);
+            CHECK(took < T_MS(10000));
             nipc__thread_join(th);
             nipc_session_close(s);
         } else {
@@ -1113,7 +1113,7 @@ static void test_timeouts(void)
         nipc_message_t m;
         CHECK_ERR(nipc_session_receive(s, &m, 150, NULL), NIPC_ERR_TIMEOUT);
         uint64_t took = nipc__now_ms() - t0;
-        CHECK(took >= 140 && took < 5000);
+        CHECK(took >= 140 && took < T_MS(5000));
         CHECK_OK(nipc_session_receive(s, &m, 10000, NULL));
         CHECK_EQ_U64(m.header.message_id, 1);
         uint8_t b[64];
@@ -1134,7 +1134,7 @@ static void test_timeouts(void)
         uint64_t t0 = nipc__now_ms();
         CHECK_ERR(nipc_session_send(s, &h, big, 4 * MIB, 300, NULL), NIPC_ERR_TIMEOUT);
         uint64_t took = nipc__now_ms() - t0;
-        CHECK(took >= 250 && took < 5000);
+        CHECK(took >= 250 && took < T_MS(5000));
         free(big);
         nipc_session_close(s);
     }
@@ -1187,7 +1187,7 @@ static void test_abort(void)
         nipc_message_t m;
         CHECK_ERR(nipc_session_receive(s, &m, 30000, ab), NIPC_ERR_ABORTED);
         uint64_t took = nipc__now_ms() - t0;
-        CHECK(took >= 150 && took < 10000);
+        CHECK(took >= 150 && took < T_MS(10000));
         nipc__thread_join(th);
         CHECK(nipc_abort_is_set(ab));
         /* Sticky until cleared; the session survives an abort before any byte. */

@@ -217,17 +217,13 @@ static int cache_demo(const char *run_dir)
     nipc_cgroups_cache_read_lock(cache);
     uint32_t found = 0, n = nipc_cgroups_cache_count(cache);
     for (uint32_t i = 0; i < cgroups.count; i++) {
-        nipc_cgroup_item_t it;
         const nipc_cgroup_entry_t *e = &cgroups.items[i];
-        found += (uint32_t)nipc_cgroups_cache_get(cache, e->hash, e->name, e->name_len, &it);
+        found += nipc_cgroups_cache_get(cache, e->hash, e->name, e->name_len) != NULL;
     }
-    nipc_cgroup_item_t it;
-    int shown = n > 0 && nipc_cgroups_cache_get(cache, cgroups.items[n - 1].hash,
-                                                cgroups.items[n - 1].name,
-                                                cgroups.items[n - 1].name_len, &it);
+    const nipc_cgroup_item_t *last = n ? nipc_cgroups_cache_item(cache, n - 1) : NULL;
     printf("  %u of %u cgroups found by (hash, name) in the local cache\n", found, cgroups.count);
-    if (shown)
-        printf("  e.g. hash %08x -> %.*s\n", it.hash, (int)it.path.len, it.path.ptr);
+    if (last)
+        printf("  e.g. hash %08x -> %.*s\n", last->hash, (int)last->path.len, last->path.ptr);
     nipc_cgroups_cache_read_unlock(cache);
     nipc_cgroups_cache_free(cache);
     return found == cgroups.count ? 0 : 1;

@@ -65,17 +65,19 @@ NIPC_API void nipc_cgroups_cache_read_lock(nipc_cgroups_cache_t *c);
 NIPC_API void nipc_cgroups_cache_read_unlock(nipc_cgroups_cache_t *c);
 
 /*
- * Inside a read guard: finds the item with this hash and byte-equal name.
- * Returns 1 and fills *out (views valid until read_unlock), 0 when absent
- * or when no snapshot exists.
+ * Inside a read guard: the item with this hash and byte-equal name, or NULL
+ * when absent or when no snapshot exists. The item (and its strings, which
+ * are NUL-terminated) belongs to the cache and stays valid until this
+ * guard's read_unlock(). No copy is made: a lookup is a probe and a compare.
  */
-NIPC_API int nipc_cgroups_cache_get(const nipc_cgroups_cache_t *c, uint32_t hash,
-                                    const char *name, uint32_t name_len, nipc_cgroup_item_t *out);
+NIPC_API const nipc_cgroup_item_t *nipc_cgroups_cache_get(const nipc_cgroups_cache_t *c,
+                                                          uint32_t hash, const char *name,
+                                                          uint32_t name_len);
 
-/* Inside a read guard: number of items, and item i in snapshot order. */
+/* Inside a read guard: number of items, and item i in snapshot order (NULL past the end). */
 NIPC_API uint32_t nipc_cgroups_cache_count(const nipc_cgroups_cache_t *c);
-NIPC_API int nipc_cgroups_cache_item(const nipc_cgroups_cache_t *c, uint32_t index,
-                                     nipc_cgroup_item_t *out);
+NIPC_API const nipc_cgroup_item_t *nipc_cgroups_cache_item(const nipc_cgroups_cache_t *c,
+                                                           uint32_t index);
 
 /* Counters and state; thread-safe, but not from inside a read guard (it takes one). */
 NIPC_API void nipc_cgroups_cache_status(const nipc_cgroups_cache_t *c,

@@ -13,22 +13,17 @@
 
 #include "platform/platform.h"
 
-typedef struct entry {
-    uint32_t hash, options, enabled;
-    uint32_t name_len, path_len;
-    const char *name; /* into the snapshot's string arena, NUL-terminated */
-    const char *path;
-} entry_t;
-
 typedef struct snapshot {
     uint32_t count;
     uint32_t systemd_enabled;
     uint64_t generation;
-    entry_t *items;
+    nipc_cgroup_item_t *items; /* what lookups return; strings point into `strings` */
     char *strings;
-    uint32_t *buckets; /* item index + 1, 0 = empty; NULL = linear scan */
-    uint32_t mask;     /* bucket count - 1 */
-    int by_name;       /* buckets also hash the name (colliding hashes) */
+    /* (item hash << 32) | (item index + 1), 0 = empty; NULL = linear scan.
+     * The hash beside the index lets a probe skip items without touching them. */
+    uint64_t *buckets;
+    uint32_t mask; /* bucket count - 1 */
+    int by_name;   /* buckets also hash the name (colliding hashes) */
 } snapshot_t;
 
 struct nipc_cgroups_cache {
@@ -81,8 +76,7 @@ static uint32_t name_hash(const char *name, uint32_t len)
  * whole table in one probe chain.) Only a snapshot whose hashes collide too
  * much is indexed by name as well (`by_name`).
  */
-static inline uint32_t bucket_of(const snapshot_t *s, uint32_t hash, const char *name,
-                                 uint32_t len)
+static inline uint32_t bucket_of(const snapshot_t *s, uint32_t hash, const char *name, uint32_t len)
 {
     if (s->by_name)
         hash ^= name_hash(name, len);
@@ -95,14 +89,14 @@ static int index_fill(snapshot_t *s, uint64_t budget)
     uint64_t probes = 0;
     memset(s->buckets, 0, ((size_t)s->mask + 1) * sizeof *s->buckets);
     for (uint32_t i = 0; i < s->count; i++) {
-        const entry_t *e = &s->items[i];
-        uint32_t b = bucket_of(s, e->hash, e->name, e->name_len);
+        const nipc_cgroup_item_t *e = &s->items[i];
+        uint32_t b = bucket_of(s, e->hash, e->name.ptr, e->name.len);
         while (s->buckets[b]) {
             if (budget && ++probes > budget)
                 return 0;
             b = (b + 1) & s->mask;
         }
-        s->buckets[b] = i + 1;
+        s->buckets[b] = (uint64_t)e->hash << 32 | (i + 1u);
     }
     return 1;
 }
@@ -151,18 +145,14 @@ static nipc_error_t snapshot_copy(const nipc_cgroups_view_t *v, snapshot_t **out
             snapshot_free(s);
             return err;
         }
-        entry_t *e = &s->items[i];
-        e->hash = it.hash;
-        e->options = it.options;
-        e->enabled = it.enabled;
-        e->name_len = it.name.len;
-        e->path_len = it.path.len;
+        nipc_cgroup_item_t *e = &s->items[i];
+        *e = it;
         /* name + NUL + path + NUL fit inside the item, hence inside v->len. */
         memcpy(s->strings + used, it.name.ptr, (size_t)it.name.len + 1);
-        e->name = s->strings + used;
+        e->name.ptr = s->strings + used;
         used += (size_t)it.name.len + 1;
         memcpy(s->strings + used, it.path.ptr, (size_t)it.path.len + 1);
-        e->path = s->strings + used;
+        e->path.ptr = s->strings + used;
         used += (size_t)it.path.len + 1;
     }
     index_build(s);
@@ -246,47 +236,33 @@ void nipc_cgroups_cache_read_unlock(nipc_cgroups_cache_t *c)
     nipc__rwlock_unlock(c->lock);
 }
 
-static void to_item(const entry_t *e, nipc_cgroup_item_t *out)
+static int matches(const nipc_cgroup_item_t *e, uint32_t hash, const char *name, uint32_t len)
 {
-    out->hash = e->hash;
-    out->options = e->options;
-    out->enabled = e->enabled;
-    out->name.ptr = e->name;
-    out->name.len = e->name_len;
-    out->path.ptr = e->path;
-    out->path.len = e->path_len;
+    return e->hash == hash && e->name.len == len && memcmp(e->name.ptr, name, len) == 0;
 }
 
-static int matches(const entry_t *e, uint32_t hash, const char *name, uint32_t len)
-{
-    return e->hash == hash && e->name_len == len && memcmp(e->name, name, len) == 0;
-}
-
-int nipc_cgroups_cache_get(const nipc_cgroups_cache_t *c, uint32_t hash, const char *name,
-                           uint32_t name_len, nipc_cgroup_item_t *out)
+const nipc_cgroup_item_t *nipc_cgroups_cache_get(const nipc_cgroups_cache_t *c, uint32_t hash,
+                                                 const char *name, uint32_t name_len)
 {
     const snapshot_t *s = c->current;
     if (!s || (name_len && !name))
-        return 0;
+        return NULL;
     if (!s->buckets) {
-        for (uint32_t i = 0; i < s->count; i++) {
-            if (matches(&s->items[i], hash, name, name_len)) {
-                to_item(&s->items[i], out);
-                return 1;
-            }
-        }
-        return 0;
+        for (uint32_t i = 0; i < s->count; i++)
+            if (matches(&s->items[i], hash, name, name_len))
+                return &s->items[i];
+        return NULL;
     }
     /* The table is at most half full, so probing always reaches an empty slot. */
     for (uint32_t b = bucket_of(s, hash, name, name_len);; b = (b + 1) & s->mask) {
-        uint32_t slot = s->buckets[b];
+        uint64_t slot = s->buckets[b];
         if (!slot)
-            return 0;
-        const entry_t *e = &s->items[slot - 1];
-        if (matches(e, hash, name, name_len)) {
-            to_item(e, out);
-            return 1;
-        }
+            return NULL;
+        if ((uint32_t)(slot >> 32) != hash)
+            continue;
+        const nipc_cgroup_item_t *e = &s->items[(uint32_t)slot - 1u];
+        if (e->name.len == name_len && memcmp(e->name.ptr, name, name_len) == 0)
+            return e;
     }
 }
 
@@ -295,13 +271,11 @@ uint32_t nipc_cgroups_cache_count(const nipc_cgroups_cache_t *c)
     return c->current ? c->current->count : 0;
 }
 
-int nipc_cgroups_cache_item(const nipc_cgroups_cache_t *c, uint32_t index,
-                            nipc_cgroup_item_t *out)
+const nipc_cgroup_item_t *nipc_cgroups_cache_item(const nipc_cgroups_cache_t *c, uint32_t index)
 {
     if (!c->current || index >= c->current->count)
-        return 0;
-    to_item(&c->current->items[index], out);
-    return 1;
+        return NULL;
+    return &c->current->items[index];
 }
 
 void nipc_cgroups_cache_status(const nipc_cgroups_cache_t *cc, nipc_cgroups_cache_status_t *out)
