@@ -103,21 +103,21 @@ struct scenario {
     const char *reference; /* the row this one is compared with, or NULL */
     double target;         /* required ratio to the reference, 0 = none */
     scenario_kind_t kind;
-    uint32_t items;   /* items per request: throughput unit */
-    uint32_t param;   /* corpus items, string length, message size ... */
-    uint32_t shm;     /* 1: library SHM profile */
-    int fixed_tiers;  /* also measured at 1k / 10k / 100k req/s */
-    int quick;        /* part of the quick suite */
+    uint32_t items;  /* items per request: throughput unit */
+    uint32_t param;  /* corpus items, string length, message size ... */
+    uint32_t shm;    /* 1: library SHM profile */
+    int fixed_tiers; /* also measured at 1k / 10k / 100k req/s */
+    int quick;       /* part of the quick suite */
     const server_ops_t *server;
     const client_ops_t *client;
     const local_ops_t *local;
 };
 
 extern const server_ops_t bench_lib_increment_server, bench_lib_reverse_server,
-    bench_lib_snapshot_server;
+    bench_lib_snapshot_server, bench_lib_cgroups_lookup_server, bench_lib_apps_lookup_server;
 extern const client_ops_t bench_lib_increment_client, bench_lib_batch_client,
     bench_lib_reverse_client, bench_lib_snapshot_client, bench_lib_pipeline_client,
-    bench_lib_pipeline_batch_client;
+    bench_lib_pipeline_batch_client, bench_lib_cgroups_lookup_client, bench_lib_apps_lookup_client;
 extern const local_ops_t bench_lib_cache_local;
 
 extern const server_ops_t bench_raw_seqpacket_server, bench_raw_shm_server;

@@ -5,6 +5,7 @@
  *  - typed Level 2 calls: INCREMENT, INCREMENT batch, STRING_REVERSE and
  *    CGROUPS_SNAPSHOT, over the baseline (UDS) or SHM;
  *  - the Level 1 session API with 16 requests in flight (pipelining);
+ *  - typed CGROUPS_LOOKUP and APPS_LOOKUP calls, 1 or 1,000 keys per call;
  *  - the Level 3 cache, filled once from a real provider, then looked up.
  *
  * Every client checks every answer, so a row cannot be fast by being wrong.
@@ -80,8 +81,7 @@ static nipc_error_t on_increment(void *ctx, uint64_t value, uint64_t *out)
     return NIPC_OK;
 }
 
-static nipc_error_t on_reverse(void *ctx, nipc_str_t in, char *out, uint32_t cap,
-                               uint32_t *out_len)
+static nipc_error_t on_reverse(void *ctx, nipc_str_t in, char *out, uint32_t cap, uint32_t *out_len)
 {
     (void)ctx;
     if (in.len > cap)
@@ -129,9 +129,9 @@ static int increment_server_start(const scenario_t *sc, const char *run_dir, voi
     if (!s)
         return -1;
     nipc_server_config_t cfg = server_config(sc, budget_for(sc, 0));
-    return server_go(s, nipc_server_create_increment(run_dir, BENCH_SERVICE, &cfg, on_increment,
-                                                     s, &s->srv),
-                     state);
+    return server_go(
+        s, nipc_server_create_increment(run_dir, BENCH_SERVICE, &cfg, on_increment, s, &s->srv),
+        state);
 }
 
 static int reverse_server_start(const scenario_t *sc, const char *run_dir, void **state)
@@ -140,9 +140,9 @@ static int reverse_server_start(const scenario_t *sc, const char *run_dir, void 
     if (!s)
         return -1;
     nipc_server_config_t cfg = server_config(sc, budget_for(sc, 0));
-    return server_go(s, nipc_server_create_string_reverse(run_dir, BENCH_SERVICE, &cfg,
-                                                          on_reverse, s, &s->srv),
-                     state);
+    return server_go(
+        s, nipc_server_create_string_reverse(run_dir, BENCH_SERVICE, &cfg, on_reverse, s, &s->srv),
+        state);
 }
 
 static int snapshot_server_start(const scenario_t *sc, const char *run_dir, void **state)
@@ -155,9 +155,10 @@ static int snapshot_server_start(const scenario_t *sc, const char *run_dir, void
         return report("corpus", err);
     nipc_server_config_t cfg =
         server_config(sc, budget_for(sc, nipc_cgroup_set_encoded_size(&s->set)));
-    return server_go(s, nipc_server_create_cgroups_snapshot(run_dir, BENCH_SERVICE, &cfg,
-                                                            on_snapshot, s, &s->srv),
-                     state);
+    return server_go(
+        s,
+        nipc_server_create_cgroups_snapshot(run_dir, BENCH_SERVICE, &cfg, on_snapshot, s, &s->srv),
+        state);
 }
 
 static uint64_t lib_server_requests(void *state)
@@ -192,18 +193,16 @@ typedef struct lib_client {
     char *text;                 /* STRING_REVERSE input */
 } lib_client_t;
 
-static int client_connect(const scenario_t *sc, const char *run_dir, size_t snapshot_size,
-                          lib_client_t *lc)
+static int client_connect(const scenario_t *sc, const char *run_dir, budget_t b, lib_client_t *lc)
 {
-    budget_t b = budget_for(sc, snapshot_size);
     nipc_client_config_t cfg = {
         .supported_profiles = NIPC_PROFILE_BASELINE | (sc->shm ? NIPC_PROFILE_SHM_HYBRID : 0),
         .preferred_profiles = sc->shm ? NIPC_PROFILE_SHM_HYBRID : 0,
         .max_request_payload_bytes = b.request_payload,
         .max_request_batch_items = b.request_batch,
         .max_response_payload_bytes = b.response_payload,
-        .max_payload_ceiling = b.response_payload > b.request_payload ? b.response_payload
-                                                                      : b.request_payload,
+        .max_payload_ceiling =
+            b.response_payload > b.request_payload ? b.response_payload : b.request_payload,
         .auth_token = BENCH_AUTH_TOKEN,
         .call_timeout_ms = CALL_TIMEOUT_MS,
     };
@@ -238,7 +237,7 @@ static int client_connect(const scenario_t *sc, const char *run_dir, size_t snap
 static int lib_client_open(const scenario_t *sc, const char *run_dir, void **state)
 {
     lib_client_t *lc = calloc(1, sizeof *lc);
-    if (!lc || client_connect(sc, run_dir, 0, lc) != 0)
+    if (!lc || client_connect(sc, run_dir, budget_for(sc, 0), lc) != 0)
         return -1;
     if (sc->items > 1) {
         lc->values = calloc(sc->items, sizeof *lc->values);
@@ -316,7 +315,7 @@ static int snapshot_client_open(const scenario_t *sc, const char *run_dir, void 
         return -1;
     size_t size = nipc_cgroup_set_encoded_size(&set);
     nipc_cgroup_set_free(&set);
-    if (client_connect(sc, run_dir, size, lc) != 0)
+    if (client_connect(sc, run_dir, budget_for(sc, size), lc) != 0)
         return -1;
     *state = lc;
     return 0;
@@ -343,6 +342,277 @@ const client_ops_t bench_lib_reverse_client = {lib_client_open, reverse_call, NU
                                                lib_client_close};
 const client_ops_t bench_lib_snapshot_client = {snapshot_client_open, snapshot_call, NULL, NULL,
                                                 lib_client_close};
+
+/* ============================================================== lookups */
+
+/*
+ * cgroups-lookup and apps-lookup: the provider answers from a table of
+ * LOOKUP_TABLE corpus items (seed 1); the client asks for `items` keys per
+ * logical call (1, or the whole table), a window that moves through the
+ * table in a fixed shuffled order. Every key exists, so every answer is
+ * KNOWN and carries strings (and, for cgroups, two labels) of realistic
+ * size. Budgets of 1 MiB each way let 1,000 keys go in one sub-call.
+ */
+#define LOOKUP_TABLE 1000u
+#define LOOKUP_SLOTS 4096u /* power of two, >= 4 x LOOKUP_TABLE */
+#define LOOKUP_BUDGET (1024u * 1024u)
+#define LOOKUP_PID_BASE 1000u
+#define LOOKUP_PID_STEP 7u /* PIDs 1000, 1007, ...: sparse, like real ones */
+
+static const budget_t lookup_budget = {LOOKUP_BUDGET, 1, LOOKUP_BUDGET};
+
+static uint32_t lookup_pid(uint32_t index)
+{
+    return LOOKUP_PID_BASE + index * LOOKUP_PID_STEP;
+}
+
+/* Table index of a PID, or LOOKUP_TABLE when it is not one of ours. */
+static uint32_t lookup_index_of_pid(uint32_t pid)
+{
+    if (pid < LOOKUP_PID_BASE || (pid - LOOKUP_PID_BASE) % LOOKUP_PID_STEP)
+        return LOOKUP_TABLE;
+    uint32_t i = (pid - LOOKUP_PID_BASE) / LOOKUP_PID_STEP;
+    return i < LOOKUP_TABLE ? i : LOOKUP_TABLE;
+}
+
+typedef struct lookup_server {
+    nipc_server_t *srv;
+    nipc_cgroup_set_t set;
+    uint32_t slots[LOOKUP_SLOTS]; /* open addressing on djb2(path): index + 1, 0 = empty */
+    char comm[LOOKUP_TABLE][16];
+} lookup_server_t;
+
+static const nipc_cgroup_entry_t *find_path(const lookup_server_t *s, nipc_str_t path)
+{
+    for (uint32_t h = nipc_djb2(path.ptr, path.len);; h++) {
+        uint32_t slot = s->slots[h & (LOOKUP_SLOTS - 1u)];
+        if (!slot)
+            return NULL;
+        const nipc_cgroup_entry_t *e = &s->set.items[slot - 1];
+        if (e->path_len == path.len && memcmp(e->path, path.ptr, path.len) == 0)
+            return e;
+    }
+}
+
+static nipc_error_t on_cgroups_lookup(void *ctx, const nipc_cgroups_lookup_req_t *req,
+                                      nipc_cgroups_lookup_builder_t *b)
+{
+    const lookup_server_t *s = ctx;
+    nipc_cgroups_lookup_builder_set_generation(b, SNAPSHOT_GENERATION);
+    for (uint32_t i = 0; i < req->item_count; i++) {
+        nipc_cgroups_lookup_item_t it = {.status = NIPC_CGROUP_UNKNOWN_PERMANENT};
+        nipc_label_t labels[2];
+        nipc_cgroups_lookup_req_key(req, i, &it.path);
+        const nipc_cgroup_entry_t *e =
+            nipc_cgroups_lookup_builder_exceeded(b) ? NULL : find_path(s, it.path);
+        if (e) {
+            it.status = NIPC_CGROUP_KNOWN;
+            it.orchestrator = NIPC_ORCH_DOCKER;
+            it.name = (nipc_str_t){e->name, e->name_len};
+            labels[0] = (nipc_label_t){{"namespace", 9}, {"default", 7}};
+            labels[1] = (nipc_label_t){{"container", 9}, it.name};
+            it.labels.count = 2;
+        }
+        nipc_cgroups_lookup_builder_add(b, &it, labels);
+    }
+    return NIPC_OK;
+}
+
+static nipc_error_t on_apps_lookup(void *ctx, const nipc_apps_lookup_req_t *req,
+                                   nipc_apps_lookup_builder_t *b)
+{
+    const lookup_server_t *s = ctx;
+    nipc_apps_lookup_builder_set_generation(b, SNAPSHOT_GENERATION);
+    for (uint32_t i = 0; i < req->item_count; i++) {
+        nipc_apps_lookup_item_t it = {.status = NIPC_APP_UNKNOWN, .uid = NIPC_UID_UNSET};
+        nipc_apps_lookup_req_pid(req, i, &it.pid);
+        uint32_t k =
+            nipc_apps_lookup_builder_exceeded(b) ? LOOKUP_TABLE : lookup_index_of_pid(it.pid);
+        if (k < LOOKUP_TABLE) {
+            const nipc_cgroup_entry_t *e = &s->set.items[k];
+            it.status = NIPC_APP_KNOWN;
+            it.orchestrator = NIPC_ORCH_DOCKER;
+            it.cgroup_status = NIPC_APP_CGROUP_KNOWN;
+            it.ppid = 1;
+            it.uid = 1000;
+            it.starttime = 100000u + k;
+            it.comm = (nipc_str_t){s->comm[k], (uint32_t)strlen(s->comm[k])};
+            it.cgroup_path = (nipc_str_t){e->path, e->path_len};
+            it.cgroup_name = (nipc_str_t){e->name, e->name_len};
+        }
+        nipc_apps_lookup_builder_add(b, &it, NULL);
+    }
+    return NIPC_OK;
+}
+
+static lookup_server_t *lookup_server_new(void)
+{
+    lookup_server_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    if (nipc_cgroup_set_corpus(BENCH_CORPUS_SEED, LOOKUP_TABLE, &s->set) != NIPC_OK) {
+        free(s);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < LOOKUP_TABLE; i++) {
+        const nipc_cgroup_entry_t *e = &s->set.items[i];
+        uint32_t h = nipc_djb2(e->path, e->path_len);
+        while (s->slots[h & (LOOKUP_SLOTS - 1u)])
+            h++;
+        s->slots[h & (LOOKUP_SLOTS - 1u)] = i + 1;
+        snprintf(s->comm[i], sizeof s->comm[i], "worker-%u", i);
+    }
+    return s;
+}
+
+static int cgroups_lookup_server_start(const scenario_t *sc, const char *run_dir, void **state)
+{
+    lookup_server_t *s = lookup_server_new();
+    if (!s)
+        return -1;
+    nipc_server_config_t cfg = server_config(sc, lookup_budget);
+    nipc_error_t err = nipc_server_create_cgroups_lookup(run_dir, BENCH_SERVICE, &cfg,
+                                                         on_cgroups_lookup, s, &s->srv);
+    if (err == NIPC_OK)
+        err = nipc_server_start(s->srv);
+    if (err != NIPC_OK)
+        return report("cgroups-lookup server", err);
+    *state = s;
+    return 0;
+}
+
+static int apps_lookup_server_start(const scenario_t *sc, const char *run_dir, void **state)
+{
+    lookup_server_t *s = lookup_server_new();
+    if (!s)
+        return -1;
+    nipc_server_config_t cfg = server_config(sc, lookup_budget);
+    nipc_error_t err =
+        nipc_server_create_apps_lookup(run_dir, BENCH_SERVICE, &cfg, on_apps_lookup, s, &s->srv);
+    if (err == NIPC_OK)
+        err = nipc_server_start(s->srv);
+    if (err != NIPC_OK)
+        return report("apps-lookup server", err);
+    *state = s;
+    return 0;
+}
+
+static uint64_t lookup_server_requests(void *state)
+{
+    lookup_server_t *s = state;
+    nipc_server_stats_t st;
+    nipc_server_stats(s->srv, &st);
+    return st.requests;
+}
+
+static void lookup_server_stop(void *state)
+{
+    lookup_server_t *s = state;
+    nipc_server_destroy(s->srv);
+    nipc_cgroup_set_free(&s->set);
+    free(s);
+}
+
+const server_ops_t bench_lib_cgroups_lookup_server = {cgroups_lookup_server_start,
+                                                      lookup_server_requests, lookup_server_stop};
+const server_ops_t bench_lib_apps_lookup_server = {apps_lookup_server_start, lookup_server_requests,
+                                                   lookup_server_stop};
+
+typedef struct lookup_client {
+    lib_client_t lc;
+    nipc_cgroup_set_t set;
+    uint32_t order[LOOKUP_TABLE]; /* table index of key slot i */
+    nipc_str_t paths[LOOKUP_TABLE];
+    uint32_t pids[LOOKUP_TABLE];
+} lookup_client_t;
+
+static int lookup_client_open(const scenario_t *sc, const char *run_dir, void **state)
+{
+    lookup_client_t *c = calloc(1, sizeof *c);
+    if (!c || LOOKUP_TABLE % sc->items != 0 ||
+        nipc_cgroup_set_corpus(BENCH_CORPUS_SEED, LOOKUP_TABLE, &c->set) != NIPC_OK)
+        return -1;
+    /* The same fixed shuffle as bench_corpus_keys(). */
+    for (uint32_t i = 0; i < LOOKUP_TABLE; i++)
+        c->order[i] = i;
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (uint32_t i = LOOKUP_TABLE - 1; i > 0; i--) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        uint32_t j = (uint32_t)(x % (i + 1u)), t = c->order[i];
+        c->order[i] = c->order[j];
+        c->order[j] = t;
+    }
+    for (uint32_t i = 0; i < LOOKUP_TABLE; i++) {
+        const nipc_cgroup_entry_t *e = &c->set.items[c->order[i]];
+        c->paths[i] = (nipc_str_t){e->path, e->path_len};
+        c->pids[i] = lookup_pid(c->order[i]);
+    }
+    if (client_connect(sc, run_dir, lookup_budget, &c->lc) != 0)
+        return -1;
+    *state = c;
+    return 0;
+}
+
+/* First key slot of call `seq`: windows of `items` keys, wrapping. */
+static uint32_t lookup_window(const lookup_client_t *c, uint64_t seq)
+{
+    return (uint32_t)(seq * c->lc.items % LOOKUP_TABLE);
+}
+
+static int cgroups_lookup_call(void *state, uint64_t seq)
+{
+    lookup_client_t *c = state;
+    uint32_t first = lookup_window(c, seq), n = c->lc.items;
+    nipc_cgroups_lookup_view_t view;
+    nipc_error_t err = nipc_client_cgroups_lookup(c->lc.c, &c->paths[first], n, &view, 0);
+    if (err != NIPC_OK)
+        return report("cgroups lookup", err);
+    if (view.item_count != n || view.generation != SNAPSHOT_GENERATION)
+        return report("cgroups lookup answer", NIPC_ERR_BAD_RESPONSE);
+    for (uint32_t i = 0; i < n; i++) {
+        nipc_cgroups_lookup_item_t it;
+        const nipc_cgroup_entry_t *e = &c->set.items[c->order[first + i]];
+        if (nipc_cgroups_lookup_resp_item(&view, i, &it) != NIPC_OK ||
+            it.status != NIPC_CGROUP_KNOWN || it.name.len != e->name_len || it.labels.count != 2)
+            return report("cgroups lookup item", NIPC_ERR_BAD_RESPONSE);
+    }
+    return 0;
+}
+
+static int apps_lookup_call(void *state, uint64_t seq)
+{
+    lookup_client_t *c = state;
+    uint32_t first = lookup_window(c, seq), n = c->lc.items;
+    nipc_apps_lookup_view_t view;
+    nipc_error_t err = nipc_client_apps_lookup(c->lc.c, &c->pids[first], n, &view, 0);
+    if (err != NIPC_OK)
+        return report("apps lookup", err);
+    if (view.item_count != n || view.generation != SNAPSHOT_GENERATION)
+        return report("apps lookup answer", NIPC_ERR_BAD_RESPONSE);
+    for (uint32_t i = 0; i < n; i++) {
+        nipc_apps_lookup_item_t it;
+        const nipc_cgroup_entry_t *e = &c->set.items[c->order[first + i]];
+        if (nipc_apps_lookup_resp_item(&view, i, &it) != NIPC_OK || it.status != NIPC_APP_KNOWN ||
+            it.cgroup_name.len != e->name_len)
+            return report("apps lookup item", NIPC_ERR_BAD_RESPONSE);
+    }
+    return 0;
+}
+
+static void lookup_client_close(void *state)
+{
+    lookup_client_t *c = state;
+    nipc_client_free(c->lc.c);
+    nipc_cgroup_set_free(&c->set);
+    free(c);
+}
+
+const client_ops_t bench_lib_cgroups_lookup_client = {lookup_client_open, cgroups_lookup_call, NULL,
+                                                      NULL, lookup_client_close};
+const client_ops_t bench_lib_apps_lookup_client = {lookup_client_open, apps_lookup_call, NULL, NULL,
+                                                   lookup_client_close};
 
 /* ======================================================= L1 pipelining */
 
@@ -406,9 +676,9 @@ static int pipe_send(void *state, uint64_t id)
     } else {
         nipc_increment_encode(id, pc->payload, pc->payload_cap, &len);
     }
-    nipc_header_t h = nipc_header_make(NIPC_KIND_REQUEST, NIPC_METHOD_INCREMENT,
-                                       batch ? NIPC_FLAG_BATCH : 0, NIPC_STATUS_OK, 0, pc->items,
-                                       id);
+    nipc_header_t h =
+        nipc_header_make(NIPC_KIND_REQUEST, NIPC_METHOD_INCREMENT, batch ? NIPC_FLAG_BATCH : 0,
+                         NIPC_STATUS_OK, 0, pc->items, id);
     nipc_error_t err = nipc_session_send(pc->s, &h, pc->payload, len, CALL_TIMEOUT_MS, NULL);
     return err == NIPC_OK ? 0 : report("session send", err);
 }
@@ -515,8 +785,9 @@ static uint64_t cache_block(void *state, uint32_t count)
         const bench_key_t *k = &cl->keys[cl->next];
         if (++cl->next == cl->nkeys)
             cl->next = 0;
-        nipc_cgroup_item_t item;
-        if (nipc_cgroups_cache_get(cl->cache, k->hash, k->name, k->len, &item) && item.path.len)
+        const nipc_cgroup_item_t *item =
+            nipc_cgroups_cache_get(cl->cache, k->hash, k->name, k->len);
+        if (item && item->path.len)
             found++;
     }
     nipc_cgroups_cache_read_unlock(cl->cache);

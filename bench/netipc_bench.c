@@ -158,12 +158,32 @@ static const scenario_t scenarios[] = {
      1000, 0, 1, 0, &bench_lib_snapshot_server, &bench_lib_snapshot_client, NULL},
     {"shm-snapshot-16", LIB, "shm", "L2 CGROUPS_SNAPSHOT, 16 items", NULL, 0, KIND_REQRESP, 1, 16,
      1, 1, 1, &bench_lib_snapshot_server, &bench_lib_snapshot_client, NULL},
-    {"shm-snapshot-1000", LIB, "shm", "L2 CGROUPS_SNAPSHOT, 1,000 items", NULL, 0, KIND_REQRESP,
-     1, 1000, 1, 1, 0, &bench_lib_snapshot_server, &bench_lib_snapshot_client, NULL},
+    {"shm-snapshot-1000", LIB, "shm", "L2 CGROUPS_SNAPSHOT, 1,000 items", NULL, 0, KIND_REQRESP, 1,
+     1000, 1, 1, 0, &bench_lib_snapshot_server, &bench_lib_snapshot_client, NULL},
     {"uds-string-reverse-64", LIB, "uds", "L2 STRING_REVERSE, 64 B", NULL, 0, KIND_REQRESP, 1, 64,
      0, 1, 0, &bench_lib_reverse_server, &bench_lib_reverse_client, NULL},
     {"uds-string-reverse-16k", LIB, "uds", "L2 STRING_REVERSE, 16 KiB", NULL, 0, KIND_REQRESP, 1,
      16384, 0, 1, 0, &bench_lib_reverse_server, &bench_lib_reverse_client, NULL},
+    {"uds-cgroups-lookup-1", LIB, "uds", "L2 CGROUPS_LOOKUP, 1 key per call", NULL, 0, KIND_REQRESP,
+     1, 0, 0, 0, 0, &bench_lib_cgroups_lookup_server, &bench_lib_cgroups_lookup_client, NULL},
+    {"uds-cgroups-lookup-1000", LIB, "uds", "L2 CGROUPS_LOOKUP, 1,000 keys per call", NULL, 0,
+     KIND_REQRESP, 1000, 0, 0, 0, 0, &bench_lib_cgroups_lookup_server,
+     &bench_lib_cgroups_lookup_client, NULL},
+    {"shm-cgroups-lookup-1", LIB, "shm", "L2 CGROUPS_LOOKUP, 1 key per call", NULL, 0, KIND_REQRESP,
+     1, 0, 1, 0, 0, &bench_lib_cgroups_lookup_server, &bench_lib_cgroups_lookup_client, NULL},
+    {"shm-cgroups-lookup-1000", LIB, "shm", "L2 CGROUPS_LOOKUP, 1,000 keys per call", NULL, 0,
+     KIND_REQRESP, 1000, 0, 1, 0, 0, &bench_lib_cgroups_lookup_server,
+     &bench_lib_cgroups_lookup_client, NULL},
+    {"uds-apps-lookup-1", LIB, "uds", "L2 APPS_LOOKUP, 1 PID per call", NULL, 0, KIND_REQRESP, 1, 0,
+     0, 0, 0, &bench_lib_apps_lookup_server, &bench_lib_apps_lookup_client, NULL},
+    {"uds-apps-lookup-1000", LIB, "uds", "L2 APPS_LOOKUP, 1,000 PIDs per call", NULL, 0,
+     KIND_REQRESP, 1000, 0, 0, 0, 0, &bench_lib_apps_lookup_server, &bench_lib_apps_lookup_client,
+     NULL},
+    {"shm-apps-lookup-1", LIB, "shm", "L2 APPS_LOOKUP, 1 PID per call", NULL, 0, KIND_REQRESP, 1, 0,
+     1, 0, 0, &bench_lib_apps_lookup_server, &bench_lib_apps_lookup_client, NULL},
+    {"shm-apps-lookup-1000", LIB, "shm", "L2 APPS_LOOKUP, 1,000 PIDs per call", NULL, 0,
+     KIND_REQRESP, 1000, 0, 1, 0, 0, &bench_lib_apps_lookup_server, &bench_lib_apps_lookup_client,
+     NULL},
     {"cache-lookup-1000", LIB, "in-process", "L3 cache get(hash, name), 1,000 items",
      "raw-hash-lookup-1000", 0.90, KIND_LOCAL, 1, 1000, 0, 0, 1, NULL, NULL,
      &bench_lib_cache_local},
@@ -183,11 +203,11 @@ static const scenario_t scenarios[] = {
      KIND_REQRESP, 1, 0, 0, 1, 1, &bench_raw_shm_server, &bench_raw_shm_client, NULL},
     {"raw-hash-lookup-1000", REF, "in-process", "open addressing, same keys, 1,000 items", NULL, 0,
      KIND_LOCAL, 1, 1000, 0, 0, 1, NULL, NULL, &bench_raw_hash_local},
-    {"raw-hash-lookup-100000", REF, "in-process", "open addressing, same keys, 100,000 items",
-     NULL, 0, KIND_LOCAL, 1, 100000, 0, 0, 0, NULL, NULL, &bench_raw_hash_local},
+    {"raw-hash-lookup-100000", REF, "in-process", "open addressing, same keys, 100,000 items", NULL,
+     0, KIND_LOCAL, 1, 100000, 0, 0, 0, NULL, NULL, &bench_raw_hash_local},
 #ifdef NETIPC_BENCH_ZMQ
-    {"zmq-req-rep", CMP, "zmq", "ZeroMQ REQ/REP over ipc://, 40 B", NULL, 0, KIND_REQRESP, 1, 0,
-     0, 0, 0, &bench_zmq_server, &bench_zmq_client, NULL},
+    {"zmq-req-rep", CMP, "zmq", "ZeroMQ REQ/REP over ipc://, 40 B", NULL, 0, KIND_REQRESP, 1, 0, 0,
+     0, 0, &bench_zmq_server, &bench_zmq_client, NULL},
 #endif
 #ifdef NETIPC_BENCH_NNG
     {"nng-req-rep", CMP, "nng", "nng req/rep over ipc://, 40 B", NULL, 0, KIND_REQRESP, 1, 0, 0, 0,
@@ -425,8 +445,8 @@ static int client_role(const scenario_t *sc, const char *run_dir, double seconds
     uint64_t slept = sleeps() - sleep0;
     const bench_hist_t *h = &loop_buf.hist;
     printf("result ops=%" PRIu64 " elapsed_ns=%" PRIu64 " p50_ns=%" PRIu64 " p95_ns=%" PRIu64
-           " p99_ns=%" PRIu64 " max_ns=%" PRIu64 " client_cpu_ns=%" PRIu64
-           " client_allocs=%" PRId64 " client_rss_kb=%ld client_sleeps=%" PRIu64 "\n",
+           " p99_ns=%" PRIu64 " max_ns=%" PRIu64 " client_cpu_ns=%" PRIu64 " client_allocs=%" PRId64
+           " client_rss_kb=%ld client_sleeps=%" PRIu64 "\n",
            loop_buf.ops, loop_buf.elapsed_ns, hist_percentile(h, 50), hist_percentile(h, 95),
            hist_percentile(h, 99), h->max, cpu, bench_alloc_counting() ? (int64_t)allocs : -1,
            peak_rss_kb(), slept);
@@ -442,14 +462,15 @@ static int client_role(const scenario_t *sc, const char *run_dir, double seconds
 
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: netipc_bench list\n"
-            "       netipc_bench run [--suite full|quick|smoke] [--placement same|split|none|both]\n"
-            "                        [--samples N] [--seconds S] [--fixed-seconds S] [--warm S]\n"
-            "                        [--only a,b,...] [--max-only] --work DIR --out DIR\n"
-            "       netipc_bench server SCENARIO RUN_DIR\n"
-            "       netipc_bench client SCENARIO RUN_DIR SECONDS RATE WARM_SECONDS\n"
-            "       netipc_bench local SCENARIO RUN_DIR SECONDS WARM_SECONDS\n");
+    fprintf(
+        stderr,
+        "usage: netipc_bench list\n"
+        "       netipc_bench run [--suite full|quick|smoke] [--placement same|split|none|both]\n"
+        "                        [--samples N] [--seconds S] [--fixed-seconds S] [--warm S]\n"
+        "                        [--only a,b,...] [--max-only] --work DIR --out DIR\n"
+        "       netipc_bench server SCENARIO RUN_DIR\n"
+        "       netipc_bench client SCENARIO RUN_DIR SECONDS RATE WARM_SECONDS\n"
+        "       netipc_bench local SCENARIO RUN_DIR SECONDS WARM_SECONDS\n");
     return 2;
 }
 
@@ -485,8 +506,8 @@ int main(int argc, char **argv)
         const scenario_t *sc = find_or_complain(argv[2]);
         if (!sc || !sc->client)
             return 2;
-        return client_role(sc, argv[3], atof(argv[4]), strtoull(argv[5], NULL, 10),
-                           atof(argv[6]), 1);
+        return client_role(sc, argv[3], atof(argv[4]), strtoull(argv[5], NULL, 10), atof(argv[6]),
+                           1);
     }
     if (strcmp(cmd, "local") == 0 && argc == 6) {
         const scenario_t *sc = find_or_complain(argv[2]);

@@ -271,7 +271,8 @@ def throughput_chart(rows, placement):
     legend = [("library", COLORS["library"]), ("reference (plain syscalls)", COLORS["reference"]),
               ("comparison", COLORS["comparison"])]
     return log_chart(f"Throughput at max rate, placement {placement}", groups, legend,
-                     "log scale; batch rows count items/s, cache rows lookups/s; "
+                     "log scale; batch and 1,000-key lookup rows count items (keys)/s, "
+                     "cache rows lookups/s; "
                      "each library row is followed by its reference row")
 
 
@@ -428,7 +429,7 @@ def render(machine, rows, seen, chart_dir_rel, analysis, repo, prof=None):
              f"{machine.get('noise_limit_pct', '?')} % of a CPU is measured again (at most twice, "
              "within a budget of a fifth of the run's samples) and the quietest attempt is kept. "
              "Every attempt is in `samples.csv`.")
-    L.append("- Latency is per request (per call for batch and snapshot rows), measured by the "
+    L.append("- Latency is per request (per call for batch, snapshot and lookup rows), measured by the "
              "client around each call, from a log-linear histogram (< 1.6 % bucket error). In-"
              "process rows report the mean of each block of 1,024 lookups.")
     L.append("- CPU is `getrusage` of each process over the timed window, divided by the requests "
@@ -522,7 +523,7 @@ def charts(rows, placements):
         lat = [r for r in maxrows if r["transport"] != "in-process"]
         out[f"latency-{p}.svg"] = latency_chart(
             lat, f"Latency per request at max rate, placement {p}",
-            "log scale; one request (one call for batch and snapshot rows)")
+            "log scale; one request (one call for batch, snapshot and lookup rows)")
         fixed = [r for r in rows if r["placement"] == p and r["tier"] != "max"]
         if fixed:
             out[f"latency-fixed-{p}.svg"] = latency_chart(

@@ -5,7 +5,8 @@
  * the engine in client.c (with its retry rules) under a deadline shared by
  * all of them, a PAYLOAD_EXCEEDED tail is asked for again, and the accepted
  * items are re-encoded, in request order, into one canonical response in a
- * client-owned buffer.
+ * client-owned buffer. When the first sub-call answers every key, its
+ * response is copied as it is.
  *
  * A sub-response is trusted only after the checks of §8: one item per key
  * sent, every key echoed, PAYLOAD_EXCEEDED only as a tail and never first,
@@ -64,6 +65,7 @@ struct lookup {
         nipc_apps_lookup_builder_t app;
     } out; /* the stitched response */
     nipc_lookup_builder_core_t *core;
+    size_t len; /* of the result, when run() succeeds */
 };
 
 void nipc__client_lookup_release(nipc_client_t *c)
@@ -373,6 +375,27 @@ static nipc_error_t subcall(lookup_t *l, const lookup_method_t *m, uint32_t star
     return nipc__client_call_until(c, &call, deadline); /* counts its own failures */
 }
 
+/*
+ * The common case: the first sub-call answered every key. Its response,
+ * already validated and checked, is the result as it is: one copy into the
+ * result buffer (the session's buffer is reused by the next call) instead
+ * of re-encoding item by item.
+ */
+static nipc_error_t whole(lookup_t *l)
+{
+    /* Both views share their members (common initial sequence). */
+    const nipc_cgroups_lookup_view_t *v = &l->sub.cg;
+    if (v->len > l->c->cfg.max_logical_lookup_response_bytes)
+        return fail(l->c, NIPC_ERR_OVERFLOW);
+    nipc_error_t err = ensure(l, v->len);
+    if (err != NIPC_OK)
+        return fail(l->c, err);
+    memcpy(l->c->lookup_buf[l->buf], v->payload, v->len);
+    l->len = v->len;
+    l->c->lookup_turn = l->buf;
+    return NIPC_OK;
+}
+
 static nipc_error_t run(lookup_t *l, const lookup_method_t *m, uint32_t timeout_ms,
                         uint64_t *generation)
 {
@@ -443,6 +466,8 @@ static nipc_error_t run(lookup_t *l, const lookup_method_t *m, uint32_t timeout_
         uint32_t accepted = 0;
         uint64_t bytes = 0;
         err = m->accept(l, start, k, &accepted, &bytes);
+        if (err == NIPC_OK && start == 0 && accepted == l->n)
+            return whole(l); /* one sub-call answered every key */
         if (err == NIPC_OK)
             err = ensure(l, used(core) + bytes);
         if (err == NIPC_OK)
@@ -453,8 +478,7 @@ static nipc_error_t run(lookup_t *l, const lookup_method_t *m, uint32_t timeout_
             return fail(c, err);
         start += accepted;
     }
-    size_t len = 0;
-    err = nipc__lookup_core_finish(core, &len);
+    err = nipc__lookup_core_finish(core, &l->len);
     if (err != NIPC_OK)
         return fail(c, err);
     nipc__lookup_core_set_generation(core, *generation);
@@ -486,7 +510,7 @@ nipc_error_t nipc_client_cgroups_lookup(nipc_client_t *c, const nipc_str_t *path
     if (err != NIPC_OK)
         return err;
     out->payload = c->lookup_buf[l.buf];
-    out->len = (size_t)(nipc__lookup_packed_start(n) + l.core->packed_len);
+    out->len = l.len;
     out->item_count = n;
     out->generation = gen;
     return NIPC_OK;
@@ -507,7 +531,7 @@ nipc_error_t nipc_client_apps_lookup(nipc_client_t *c, const uint32_t *pids, uin
     if (err != NIPC_OK)
         return err;
     out->payload = c->lookup_buf[l.buf];
-    out->len = (size_t)(nipc__lookup_packed_start(n) + l.core->packed_len);
+    out->len = l.len;
     out->item_count = n;
     out->generation = gen;
     return NIPC_OK;
