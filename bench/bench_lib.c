@@ -376,8 +376,7 @@ static uint32_t lookup_index_of_pid(uint32_t pid)
 }
 
 typedef struct lookup_server {
-    nipc_server_t *srv;
-    nipc_cgroup_set_t set;
+    lib_server_t base;            /* first: the lib_server_* functions serve both */
     uint32_t slots[LOOKUP_SLOTS]; /* open addressing on djb2(path): index + 1, 0 = empty */
     char comm[LOOKUP_TABLE][16];
 } lookup_server_t;
@@ -388,7 +387,7 @@ static const nipc_cgroup_entry_t *find_path(const lookup_server_t *s, nipc_str_t
         uint32_t slot = s->slots[h & (LOOKUP_SLOTS - 1u)];
         if (!slot)
             return NULL;
-        const nipc_cgroup_entry_t *e = &s->set.items[slot - 1];
+        const nipc_cgroup_entry_t *e = &s->base.set.items[slot - 1];
         if (e->path_len == path.len && memcmp(e->path, path.ptr, path.len) == 0)
             return e;
     }
@@ -429,7 +428,7 @@ static nipc_error_t on_apps_lookup(void *ctx, const nipc_apps_lookup_req_t *req,
         uint32_t k =
             nipc_apps_lookup_builder_exceeded(b) ? LOOKUP_TABLE : lookup_index_of_pid(it.pid);
         if (k < LOOKUP_TABLE) {
-            const nipc_cgroup_entry_t *e = &s->set.items[k];
+            const nipc_cgroup_entry_t *e = &s->base.set.items[k];
             it.status = NIPC_APP_KNOWN;
             it.orchestrator = NIPC_ORCH_DOCKER;
             it.cgroup_status = NIPC_APP_CGROUP_KNOWN;
@@ -450,12 +449,12 @@ static lookup_server_t *lookup_server_new(void)
     lookup_server_t *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    if (nipc_cgroup_set_corpus(BENCH_CORPUS_SEED, LOOKUP_TABLE, &s->set) != NIPC_OK) {
+    if (nipc_cgroup_set_corpus(BENCH_CORPUS_SEED, LOOKUP_TABLE, &s->base.set) != NIPC_OK) {
         free(s);
         return NULL;
     }
     for (uint32_t i = 0; i < LOOKUP_TABLE; i++) {
-        const nipc_cgroup_entry_t *e = &s->set.items[i];
+        const nipc_cgroup_entry_t *e = &s->base.set.items[i];
         uint32_t h = nipc_djb2(e->path, e->path_len);
         while (s->slots[h & (LOOKUP_SLOTS - 1u)])
             h++;
@@ -471,14 +470,10 @@ static int cgroups_lookup_server_start(const scenario_t *sc, const char *run_dir
     if (!s)
         return -1;
     nipc_server_config_t cfg = server_config(sc, lookup_budget);
-    nipc_error_t err = nipc_server_create_cgroups_lookup(run_dir, BENCH_SERVICE, &cfg,
-                                                         on_cgroups_lookup, s, &s->srv);
-    if (err == NIPC_OK)
-        err = nipc_server_start(s->srv);
-    if (err != NIPC_OK)
-        return report("cgroups-lookup server", err);
-    *state = s;
-    return 0;
+    return server_go(&s->base,
+                     nipc_server_create_cgroups_lookup(run_dir, BENCH_SERVICE, &cfg,
+                                                       on_cgroups_lookup, s, &s->base.srv),
+                     state);
 }
 
 static int apps_lookup_server_start(const scenario_t *sc, const char *run_dir, void **state)
@@ -487,36 +482,16 @@ static int apps_lookup_server_start(const scenario_t *sc, const char *run_dir, v
     if (!s)
         return -1;
     nipc_server_config_t cfg = server_config(sc, lookup_budget);
-    nipc_error_t err =
-        nipc_server_create_apps_lookup(run_dir, BENCH_SERVICE, &cfg, on_apps_lookup, s, &s->srv);
-    if (err == NIPC_OK)
-        err = nipc_server_start(s->srv);
-    if (err != NIPC_OK)
-        return report("apps-lookup server", err);
-    *state = s;
-    return 0;
-}
-
-static uint64_t lookup_server_requests(void *state)
-{
-    lookup_server_t *s = state;
-    nipc_server_stats_t st;
-    nipc_server_stats(s->srv, &st);
-    return st.requests;
-}
-
-static void lookup_server_stop(void *state)
-{
-    lookup_server_t *s = state;
-    nipc_server_destroy(s->srv);
-    nipc_cgroup_set_free(&s->set);
-    free(s);
+    return server_go(&s->base,
+                     nipc_server_create_apps_lookup(run_dir, BENCH_SERVICE, &cfg, on_apps_lookup, s,
+                                                    &s->base.srv),
+                     state);
 }
 
 const server_ops_t bench_lib_cgroups_lookup_server = {cgroups_lookup_server_start,
-                                                      lookup_server_requests, lookup_server_stop};
-const server_ops_t bench_lib_apps_lookup_server = {apps_lookup_server_start, lookup_server_requests,
-                                                   lookup_server_stop};
+                                                      lib_server_requests, lib_server_stop};
+const server_ops_t bench_lib_apps_lookup_server = {apps_lookup_server_start, lib_server_requests,
+                                                   lib_server_stop};
 
 typedef struct lookup_client {
     lib_client_t lc;
