@@ -70,13 +70,30 @@ sanitizer_env() {
   export TSAN_OPTIONS="log_path=$logs/tsan:halt_on_error=1:second_deadlock_stack=1:suppressions=$supp/tsan.supp:print_suppressions=0"
 }
 
+# One exception, and only when it is all a file holds: LeakSanitizer checks
+# for leaks as a process exits, stopping its threads with ptrace. test_chaos
+# asks a provider to stop and SIGKILLs it up to 60 ms later, on purpose (a
+# kill during a graceful stop); a kill that lands in that exit-time check
+# leaves an empty file or the lone line "==N==Unable to get registers from
+# thread M.". That is the kill, not a finding; any other line in the file
+# still fails the step.
+killed_leak_check() {
+  ! grep -qvE '^==[0-9]+==Unable to get registers from thread [0-9]+\.$' "$1"
+}
+
 no_sanitizer_reports() {
-  local logs=$1
-  if compgen -G "$logs/*" >/dev/null; then
-    echo "sanitizer reports in $logs:"
-    for f in "$logs"/*; do echo "== $f"; head -n 60 "$f"; done
-    return 1
-  fi
+  local logs=$1 f found=0
+  for f in "$logs"/*; do
+    [[ -e $f ]] || continue
+    if killed_leak_check "$f"; then
+      echo "ignored $f: a leak check cut short by a SIGKILL ($(wc -c <"$f") bytes)"
+      continue
+    fi
+    (( found++ == 0 )) && echo "sanitizer reports in $logs:"
+    echo "== $f"
+    head -n 60 "$f"
+  done
+  return $(( found > 0 ))
 }
 
 # Chaos and stress run with shorter budgets in the slower instrumented
