@@ -650,10 +650,26 @@ static unsigned stress_seconds(void)
     return (unsigned)((s > 0 ? s : 20.0) * 1000.0);
 }
 
+/*
+ * A provider's descriptor count is back at its baseline. On POSIX exactly
+ * (fewer would mean something closed what it did not own). On Windows
+ * (wine included) the process keeps transient handles of its own (a pipe
+ * instance being replaced, thread-pool handles), so a baseline can be taken
+ * a few handles high: there a leak is growth, and fewer is fine.
+ */
+static int fds_back(int now, int base)
+{
+#ifdef _WIN32
+    return now <= base;
+#else
+    return now == base;
+#endif
+}
+
 static int same_sessions_and_fds(const res_t *r, const void *base)
 {
     const res_t *b = base;
-    return r->active == b->active && r->fds == b->fds;
+    return r->active == b->active && fds_back(r->fds, b->fds);
 }
 
 /* Resident memory "stable": at most 10 % + 8 MiB more at the end. */
@@ -732,7 +748,8 @@ static void mixed_load(void)
     CHECK_EQ_U64(s1.active, s0.active);
     CHECK_EQ_U64(s1.errors, 0);
     CHECK_EQ_U64(fds1, fds0);
-    CHECK_EQ_U64(s1.fds, s0.fds);
+    if (!fds_back(s1.fds, s0.fds))
+        CHECK_EQ_U64(s1.fds, s0.fds); /* fails, printing both counts */
     if (!T_ASAN && !T_TSAN) {
         CHECK(rss_stable(rss0, rss1));
         CHECK(rss_stable(s0.rss_kb, s1.rss_kb));
@@ -915,7 +932,8 @@ static void connection_flood(void)
     res_t after;
     CHECK(wait_res(f.ctl, &after, same_sessions_and_fds, &base, T_MS(5000)));
     CHECK_EQ_U64(after.active, REAL);
-    CHECK_EQ_U64(after.fds, base.fds);
+    if (!fds_back(after.fds, base.fds))
+        CHECK_EQ_U64(after.fds, base.fds); /* fails, printing both counts */
     CHECK_EQ_U64(t_dir_entries(f.run), files);
     CHECK(refresh_until_ready(late, T_MS(5000)));
     uint64_t out = 0;
