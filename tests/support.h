@@ -77,6 +77,27 @@ static inline unsigned t_slow(void)
 
 #define T_MS(ms) ((ms) * t_slow())
 
+/* Plain handlers for test providers: INCREMENT answers value + 1,
+ * STRING_REVERSE the string reversed (BUFFER_TOO_SMALL when it does not fit). */
+static inline nipc_error_t t_increment_handler(void *ctx, uint64_t v, uint64_t *out)
+{
+    (void)ctx;
+    *out = v + 1;
+    return NIPC_OK;
+}
+
+static inline nipc_error_t t_reverse_handler(void *ctx, nipc_str_t in, char *out, uint32_t cap,
+                                             uint32_t *out_len)
+{
+    (void)ctx;
+    if (in.len > cap)
+        return NIPC_ERR_BUFFER_TOO_SMALL;
+    for (uint32_t i = 0; i < in.len; i++)
+        out[i] = in.ptr[in.len - 1 - i];
+    *out_len = in.len;
+    return NIPC_OK;
+}
+
 /* Copies a cache item (a Level 3 lookup result) for checks after the guard; 1 if found. */
 static inline int t_item_copy(const nipc_cgroup_item_t *found, nipc_cgroup_item_t *out)
 {

@@ -274,25 +274,6 @@ static nipc_error_t sc_l1_shm(env_t *e)
     return l1_session(e, NIPC_PROFILE_BASELINE | NIPC_PROFILE_SHM_HYBRID);
 }
 
-static nipc_error_t inc_handler(void *ctx, uint64_t v, uint64_t *out)
-{
-    (void)ctx;
-    *out = v + 1;
-    return NIPC_OK;
-}
-
-static nipc_error_t rev_handler(void *ctx, nipc_str_t in, char *out, uint32_t cap,
-                                uint32_t *out_len)
-{
-    (void)ctx;
-    if (in.len > cap)
-        return NIPC_ERR_BUFFER_TOO_SMALL;
-    for (uint32_t i = 0; i < in.len; i++)
-        out[i] = in.ptr[in.len - 1 - i];
-    *out_len = in.len;
-    return NIPC_OK;
-}
-
 static uint8_t *snap;
 static size_t snap_len;
 
@@ -339,10 +320,10 @@ static nipc_error_t sc_servers(env_t *e)
     for (int kind = 0; err == NIPC_OK && kind < 5; kind++) {
         switch (kind) {
         case 0:
-            err = nipc_server_create_increment(e->run, SVC, &cfg, inc_handler, NULL, &s);
+            err = nipc_server_create_increment(e->run, SVC, &cfg, t_increment_handler, NULL, &s);
             break;
         case 1:
-            err = nipc_server_create_string_reverse(e->run, SVC, &cfg, rev_handler, NULL, &s);
+            err = nipc_server_create_string_reverse(e->run, SVC, &cfg, t_reverse_handler, NULL, &s);
             break;
         case 2:
             err = nipc_server_create_cgroups_snapshot(e->run, SVC, &cfg, snap_handler, NULL, &s);
@@ -559,9 +540,9 @@ static void level2_calls(void)
                                 .max_request_batch_items = 8,
                                 .handshake_timeout_ms = T_MS(2000)};
     nipc_server_t *rev = NULL;
-    REQUIRE(nipc_server_create_increment(e.run, SVC, &cfg, inc_handler, NULL, &e.srv) == NIPC_OK);
+    REQUIRE(nipc_server_create_increment(e.run, SVC, &cfg, t_increment_handler, NULL, &e.srv) == NIPC_OK);
     REQUIRE(nipc_server_start(e.srv) == NIPC_OK);
-    REQUIRE(nipc_server_create_string_reverse(e.run, SVC "-rev", &cfg, rev_handler, NULL, &rev) ==
+    REQUIRE(nipc_server_create_string_reverse(e.run, SVC "-rev", &cfg, t_reverse_handler, NULL, &rev) ==
             NIPC_OK);
     REQUIRE(nipc_server_start(rev) == NIPC_OK);
     exhaust("level 2 calls over UDS", &e, sc_client_inc_uds, 0);

@@ -380,13 +380,6 @@ static void colliding_snapshot_hashes(void)
 
 /* ================================================== slow-loris chunks */
 
-static nipc_error_t inc_handler(void *ctx, uint64_t v, uint64_t *out)
-{
-    (void)ctx;
-    *out = v + 1;
-    return NIPC_OK;
-}
-
 /* A hand-written handshake proposing `packet` bytes a packet. */
 static nipc__conn_t *raw_session(const char *run, uint32_t packet, uint32_t req_limit)
 {
@@ -429,7 +422,7 @@ static void slow_loris_chunks(void)
     nipc_server_config_t cfg = {.max_request_payload_bytes = 8192,
                                 .handshake_timeout_ms = T_MS(600)};
     nipc_server_t *srv = NULL;
-    REQUIRE(nipc_server_create_increment(run, SVC, &cfg, inc_handler, NULL, &srv) == NIPC_OK);
+    REQUIRE(nipc_server_create_increment(run, SVC, &cfg, t_increment_handler, NULL, &srv) == NIPC_OK);
     REQUIRE(nipc_server_start(srv) == NIPC_OK);
 
     /* The first two 512-byte packets of an 8000-byte request, then nothing. */
@@ -632,7 +625,7 @@ static nipc_error_t against(const char *run, int kind, const nipc_server_config_
     else if (kind == 2)
         err = nipc_server_create_cgroups_snapshot(run, SVC, cfg, long_snap_handler, NULL, &srv);
     else
-        err = nipc_server_create_increment(run, SVC, cfg, inc_handler, NULL, &srv);
+        err = nipc_server_create_increment(run, SVC, cfg, t_increment_handler, NULL, &srv);
     if (err == NIPC_OK)
         err = nipc_server_start(srv);
     nipc_client_config_t cc = {.max_request_batch_items = 4, .call_timeout_ms = T_MS(5000)};
@@ -681,7 +674,7 @@ static void lying_handlers(void)
     CHECK_ERR(against(run, 3, &small), NIPC_ERR_OVERFLOW); /* 3 answers need 48 bytes */
 
     /* A batch of one is not checked by Level 1: the server checks it. */
-    REQUIRE(nipc_server_create_increment(run, SVC, &deflt, inc_handler, NULL, &srv) == NIPC_OK);
+    REQUIRE(nipc_server_create_increment(run, SVC, &deflt, t_increment_handler, NULL, &srv) == NIPC_OK);
     REQUIRE(nipc_server_start(srv) == NIPC_OK);
     static const struct {
         uint32_t off, len;

@@ -31,13 +31,6 @@
 #define SVC "sec"
 #define SHM_BOTH (NIPC_PROFILE_BASELINE | NIPC_PROFILE_SHM_HYBRID)
 
-static nipc_error_t inc_handler(void *ctx, uint64_t v, uint64_t *out)
-{
-    (void)ctx;
-    *out = v + 1;
-    return NIPC_OK;
-}
-
 static nipc_error_t rev_handler(void *ctx, nipc_str_t in, char *out, uint32_t cap,
                                 uint32_t *out_len)
 {
@@ -82,7 +75,7 @@ static nipc_error_t create_kind(int kind, const char *run, const char *svc,
 {
     switch (kind) {
     case 0:
-        return nipc_server_create_increment(run, svc, cfg, inc_handler, NULL, out);
+        return nipc_server_create_increment(run, svc, cfg, t_increment_handler, NULL, out);
     case 1:
         return nipc_server_create_string_reverse(run, svc, cfg, rev_handler, NULL, out);
     case 2:
@@ -157,7 +150,7 @@ static void level2_file_modes(void)
     mode_t old = umask(0); /* the most permissive umask a process can have */
     nipc_server_config_t cfg = {.supported_profiles = SHM_BOTH};
     nipc_server_t *srv = NULL;
-    CHECK_OK(nipc_server_create_increment(run, SVC, &cfg, inc_handler, NULL, &srv));
+    CHECK_OK(nipc_server_create_increment(run, SVC, &cfg, t_increment_handler, NULL, &srv));
     REQUIRE(srv);
     CHECK_OK(nipc_server_start(srv));
     nipc_client_config_t cc = {.supported_profiles = SHM_BOTH,
@@ -226,7 +219,7 @@ static void service_names_everywhere(void)
     static const char *const good[] = {"...", ".x", "x..", "A.b_c-9"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         nipc_server_t *srv = NULL;
-        CHECK_OK(nipc_server_create_increment(run, good[i], NULL, inc_handler, NULL, &srv));
+        CHECK_OK(nipc_server_create_increment(run, good[i], NULL, t_increment_handler, NULL, &srv));
         CHECK_OK(nipc_server_start(srv));
         nipc_client_t *c = NULL;
         CHECK_OK(nipc_client_create(run, good[i], NULL, &c));
@@ -253,7 +246,7 @@ static void path_too_long(void)
     run[n] = 0;
     REQUIRE(mkdir(run, 0700) == 0);
     nipc_server_t *s = NULL;
-    CHECK_ERR(nipc_server_create_increment(run, SVC, NULL, inc_handler, NULL, &s),
+    CHECK_ERR(nipc_server_create_increment(run, SVC, NULL, t_increment_handler, NULL, &s),
               NIPC_ERR_PATH_TOO_LONG);
     nipc_client_t *c = NULL;
     CHECK_OK(nipc_client_create(run, SVC, NULL, &c));
@@ -275,7 +268,7 @@ static void auth_token(void)
     REQUIRE(t_mkdtemp(run, sizeof run));
     nipc_server_config_t cfg = {.supported_profiles = SHM_BOTH, .auth_token = token};
     nipc_server_t *srv = NULL;
-    CHECK_OK(nipc_server_create_increment(run, SVC, &cfg, inc_handler, NULL, &srv));
+    CHECK_OK(nipc_server_create_increment(run, SVC, &cfg, t_increment_handler, NULL, &srv));
     REQUIRE(srv);
     CHECK_OK(nipc_server_start(srv));
     /* The right token, over both transports. */
@@ -337,7 +330,7 @@ static void uid_allow_list(void)
             .allowed_uid_count = admit ? 4 : 3,
         };
         nipc_server_t *srv = NULL;
-        CHECK_OK(nipc_server_create_increment(run, SVC, &cfg, inc_handler, NULL, &srv));
+        CHECK_OK(nipc_server_create_increment(run, SVC, &cfg, t_increment_handler, NULL, &srv));
         REQUIRE(srv);
         /* The server copied the list: ours may change now. */
         others[0] = with_me[0] = me;

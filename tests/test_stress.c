@@ -105,25 +105,6 @@ static struct {
     size_t snap_len;
 } P;
 
-static nipc_error_t inc_handler(void *ctx, uint64_t v, uint64_t *out)
-{
-    (void)ctx;
-    *out = v + 1;
-    return NIPC_OK;
-}
-
-static nipc_error_t rev_handler(void *ctx, nipc_str_t in, char *out, uint32_t cap,
-                                uint32_t *out_len)
-{
-    (void)ctx;
-    if (in.len > cap)
-        return NIPC_ERR_BUFFER_TOO_SMALL;
-    for (uint32_t i = 0; i < in.len; i++)
-        out[i] = in.ptr[in.len - 1 - i];
-    *out_len = in.len;
-    return NIPC_OK;
-}
-
 static nipc_error_t snap_handler(void *ctx, void *buf, size_t cap, size_t *out_len)
 {
     (void)ctx;
@@ -255,10 +236,10 @@ static int stress_server(int argc, char **argv)
     nipc_cgroup_set_free(&set);
 
     nipc_server_t *srv[SVC_COUNT] = {0};
-    nipc_error_t err = nipc_server_create_increment(run, svc_names[SVC_INC], &cfg, inc_handler,
+    nipc_error_t err = nipc_server_create_increment(run, svc_names[SVC_INC], &cfg, t_increment_handler,
                                                     NULL, &srv[SVC_INC]);
     if (all && err == NIPC_OK)
-        err = nipc_server_create_string_reverse(run, svc_names[SVC_REV], &cfg, rev_handler, NULL,
+        err = nipc_server_create_string_reverse(run, svc_names[SVC_REV], &cfg, t_reverse_handler, NULL,
                                                 &srv[SVC_REV]);
     nipc_server_config_t snap_cfg = cfg;
     snap_cfg.max_response_payload_bytes = SNAP_RESP_LIMIT;

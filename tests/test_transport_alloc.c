@@ -11,61 +11,11 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "alloc_count.h"
 #include "netipc/transport.h"
 #include "support.h"
 #include "test.h"
 #include "transport_peer.h"
-
-/* ------------------------------------------------------------- counters */
-
-static atomic_int counting;
-static atomic_long n_alloc, n_free;
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void __real_free(void *p);
-char *__real_strdup(const char *s);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-void __wrap_free(void *p);
-char *__wrap_strdup(const char *s);
-
-void *__wrap_malloc(size_t n)
-{
-    if (atomic_load(&counting))
-        atomic_fetch_add(&n_alloc, 1);
-    return __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-    if (atomic_load(&counting))
-        atomic_fetch_add(&n_alloc, 1);
-    return __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-    if (atomic_load(&counting))
-        atomic_fetch_add(&n_alloc, 1);
-    return __real_realloc(p, n);
-}
-
-void __wrap_free(void *p)
-{
-    if (p && atomic_load(&counting))
-        atomic_fetch_add(&n_free, 1);
-    __real_free(p);
-}
-
-char *__wrap_strdup(const char *s)
-{
-    if (atomic_load(&counting))
-        atomic_fetch_add(&n_alloc, 1);
-    return __real_strdup(s);
-}
 
 /* ---------------------------------------------------------------- server */
 
@@ -159,9 +109,7 @@ static void hot_paths(uint32_t profile)
     CHECK_EQ_U64(nipc_session_info(s)->selected_profile, profile);
     tp_fill(buf, LIMIT, 42);
 
-    atomic_store(&n_alloc, 0);
-    atomic_store(&n_free, 0);
-    atomic_store(&counting, 1);
+    t_alloc_count_start();
     int bad = 0;
     uint64_t id = 1;
     for (int r = 0; r < ROUNDS; r++) {
@@ -189,21 +137,21 @@ static void hot_paths(uint32_t profile)
             id += 8;
         }
     }
-    atomic_store(&counting, 0);
+    t_alloc_count_stop();
     CHECK_EQ_U64(bad, 0);
-    long allocs = atomic_load(&n_alloc), frees = atomic_load(&n_free);
+    long allocs = t_alloc_count_allocs(), frees = t_alloc_count_frees();
     if (allocs || frees)
         fprintf(stderr, "profile %#x: %ld allocations, %ld frees on the hot path\n", profile,
                 allocs, frees);
     CHECK_EQ_U64(allocs, 0);
     CHECK_EQ_U64(frees, 0);
     /* The counters do count: setup and teardown allocate. */
-    atomic_store(&counting, 1);
+    t_alloc_count_start();
     nipc_session_close(s);
     pthread_join(sv.th, NULL);
     nipc_session_close(sv.s);
-    atomic_store(&counting, 0);
-    CHECK(atomic_load(&n_free) > 0);
+    t_alloc_count_stop();
+    CHECK(t_alloc_count_frees() > 0);
     CHECK_EQ_U64(sv.failures, 0);
     free(sv.resp);
     free(buf);
