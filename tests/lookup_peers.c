@@ -140,42 +140,9 @@ static struct {
     atomic_uint calls;
 } P;
 
-static void path_of(char *buf, size_t cap, const char *dir, const char *name)
-{
-    snprintf(buf, cap, "%s/%s", dir, name);
-}
-
-static int file_exists(const char *dir, const char *name)
-{
-    char p[1024];
-    path_of(p, sizeof p, dir, name);
-    FILE *f = fopen(p, "rb");
-    if (f)
-        fclose(f);
-    return f != NULL;
-}
-
-static void write_file(const char *dir, const char *name)
-{
-    char p[1024];
-    path_of(p, sizeof p, dir, name);
-    FILE *f = fopen(p, "wb");
-    if (f) {
-        fputs("1\n", f);
-        fclose(f);
-    }
-}
-
-static void remove_file(const char *dir, const char *name)
-{
-    char p[1024];
-    path_of(p, sizeof p, dir, name);
-    remove(p);
-}
-
 static int stop_requested(void)
 {
-    return file_exists(P.ctl, "stop") || nipc__now_ms() > P.born_ms + PEER_LIFETIME_MS;
+    return t_file_exists(P.ctl, "stop") || nipc__now_ms() > P.born_ms + PEER_LIFETIME_MS;
 }
 
 static const char *opt(int argc, char **argv, const char *key, const char *def)
@@ -277,7 +244,7 @@ static int managed_peer(const char *kind, const char *run, int argc, char **argv
         fprintf(stderr, "peer %s: %s\n", kind, nipc_error_name(err));
         return 2;
     }
-    write_file(P.ctl, "ready");
+    t_file_publish(P.ctl, "ready", "1\n");
     while (!stop_requested())
         nipc__sleep_ms(20);
     int in_time = nipc_server_join(srv, 3000);
@@ -349,7 +316,7 @@ static int raw_peer(const char *run, int argc, char **argv)
     nipc_listener_t *l = NULL;
     if (nipc_listener_create(run, LP_SERVICE, &cfg, &l) != NIPC_OK)
         return 2;
-    write_file(P.ctl, "ready");
+    t_file_publish(P.ctl, "ready", "1\n");
     uint64_t sid = 1;
     unsigned serial = 0;
     while (!stop_requested()) {
@@ -450,7 +417,7 @@ static int nego_peer(const char *run, int argc, char **argv)
     nipc_listener_t *l = NULL;
     if (nipc_listener_create(run, LP_SERVICE, &cfg, &l) != NIPC_OK)
         return 2;
-    write_file(P.ctl, "ready");
+    t_file_publish(P.ctl, "ready", "1\n");
     uint64_t sid = 1;
     while (!stop_requested()) {
         nipc_pending_t *p = NULL;
@@ -487,8 +454,8 @@ int lp_peer_main(int argc, char **argv)
 
 t_proc_t *lp_start(const char *run, const char *ctl, const char *kind, const char *const opts[])
 {
-    remove_file(ctl, "ready");
-    remove_file(ctl, "stop");
+    t_file_remove(ctl, "ready");
+    t_file_remove(ctl, "stop");
     const char *args[32] = {"peer", kind, run, ctl};
     size_t n = 4;
     for (size_t i = 0; opts && opts[i] && n < 31; i++)
@@ -499,7 +466,7 @@ t_proc_t *lp_start(const char *run, const char *ctl, const char *kind, const cha
         return NULL;
     /* Generous: a provider that cannot start exits, which is noticed at once. */
     unsigned long long end = t_now_ms() + T_MS(20000);
-    while (!file_exists(ctl, "ready")) {
+    while (!t_file_exists(ctl, "ready")) {
         int code;
         if (t_wait(p, 0, &code)) {
             fprintf(stderr, "peer %s exited early with %d\n", kind, code);
@@ -518,12 +485,12 @@ int lp_stop(t_proc_t *p, const char *ctl)
 {
     if (!p)
         return -1;
-    write_file(ctl, "stop");
+    t_file_publish(ctl, "stop", "1\n");
     int code = -1;
     if (!t_wait(p, 10000, &code)) {
         t_kill(p);
         return -1;
     }
-    remove_file(ctl, "stop");
+    t_file_remove(ctl, "stop");
     return code;
 }

@@ -31,39 +31,6 @@ static void path_of(char *buf, size_t cap, const char *dir, const char *name)
     snprintf(buf, cap, "%s/%s", dir, name);
 }
 
-static int file_exists(const char *dir, const char *name)
-{
-    char p[1024];
-    path_of(p, sizeof p, dir, name);
-    FILE *f = fopen(p, "rb");
-    if (!f)
-        return 0;
-    fclose(f);
-    return 1;
-}
-
-static void remove_file(const char *dir, const char *name)
-{
-    char p[1024];
-    path_of(p, sizeof p, dir, name);
-    remove(p);
-}
-
-/* Replaces dir/name with `text` so a reader never sees half a file. */
-static void publish_file(const char *dir, const char *name, const char *text)
-{
-    char tmp[1024], dst[1024];
-    snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, name);
-    path_of(dst, sizeof dst, dir, name);
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return;
-    fputs(text, f);
-    fclose(f);
-    remove(dst); /* Windows' rename() does not replace */
-    rename(tmp, dst);
-}
-
 static char *read_file(const char *dir, const char *name)
 {
     char p[1024];
@@ -148,7 +115,7 @@ static void log_call(unsigned long long value, unsigned long long id)
 
 static int stop_requested(void)
 {
-    return file_exists(P.ctl, "stop") || nipc__now_ms() > P.born_ms + PEER_LIFETIME_MS;
+    return t_file_exists(P.ctl, "stop") || nipc__now_ms() > P.born_ms + PEER_LIFETIME_MS;
 }
 
 /* The INCREMENT script shared by both provider kinds. */
@@ -241,7 +208,7 @@ static void publish_stats(nipc_server_t *srv, unsigned long long seq)
              (unsigned long long)st.sessions_accepted, (unsigned long long)st.sessions_rejected,
              (unsigned long long)st.handshakes_failed, (unsigned long long)st.requests,
              (unsigned long long)st.request_errors, (unsigned long long)st.sessions_active);
-    publish_file(P.ctl, "stats", text);
+    t_file_publish(P.ctl, "stats", text);
 }
 
 static int server_peer(const char *run, int argc, char **argv)
@@ -292,7 +259,7 @@ static int server_peer(const char *run, int argc, char **argv)
         return 2;
     unsigned long long seq = 0;
     publish_stats(srv, seq++);
-    publish_file(P.ctl, "ready", "1\n");
+    t_file_publish(P.ctl, "ready", "1\n");
     while (!stop_requested()) {
         nipc__sleep_ms(20);
         publish_stats(srv, seq++);
@@ -446,7 +413,7 @@ static int raw_peer(const char *run, int argc, char **argv)
         fprintf(stderr, "peer: listener: %s\n", nipc_error_name(err));
         return 2;
     }
-    publish_file(P.ctl, "ready", "1\n");
+    t_file_publish(P.ctl, "ready", "1\n");
     /* hang=1: once a session was dropped, stop accepting (a hung provider
      * whose socket still takes connections). */
     int hang = opt_u32(argc, argv, "hang", 0) != 0;
@@ -514,10 +481,10 @@ int sp_dirs(char *run, char *ctl, size_t cap)
 
 t_proc_t *sp_start(const char *run, const char *ctl, const char *kind, const char *const opts[])
 {
-    remove_file(ctl, "ready");
-    remove_file(ctl, "stop");
-    remove_file(ctl, "stats");
-    remove_file(ctl, "calls");
+    t_file_remove(ctl, "ready");
+    t_file_remove(ctl, "stop");
+    t_file_remove(ctl, "stats");
+    t_file_remove(ctl, "calls");
     const char *args[40] = {"peer", kind, run, ctl};
     size_t n = 4;
     for (size_t i = 0; opts && opts[i] && n < 39; i++)
@@ -528,7 +495,7 @@ t_proc_t *sp_start(const char *run, const char *ctl, const char *kind, const cha
         return NULL;
     /* Generous: a provider that cannot start exits, which is noticed at once. */
     unsigned long long end = t_now_ms() + T_MS(20000);
-    while (!file_exists(ctl, "ready")) {
+    while (!t_file_exists(ctl, "ready")) {
         int code;
         if (t_wait(p, 0, &code)) {
             fprintf(stderr, "peer %s exited early with %d\n", kind, code);
@@ -547,13 +514,13 @@ int sp_stop(t_proc_t *p, const char *ctl)
 {
     if (!p)
         return -1;
-    publish_file(ctl, "stop", "1\n");
+    t_file_publish(ctl, "stop", "1\n");
     int code = -1;
     if (!t_wait(p, 10000, &code)) {
         t_kill(p);
         return -1;
     }
-    remove_file(ctl, "stop");
+    t_file_remove(ctl, "stop");
     return code;
 }
 

@@ -60,6 +60,12 @@ void t_sleep_ms(int ms);
 /* Monotonic milliseconds. */
 unsigned long long t_now_ms(void);
 
+/* Control files dir/name, how a test and its peers signal each other:
+ * exists; replace with `text` so a reader never sees half a file; remove. */
+int t_file_exists(const char *dir, const char *name);
+void t_file_publish(const char *dir, const char *name, const char *text);
+void t_file_remove(const char *dir, const char *name);
+
 /*
  * Slow runs (valgrind, sanitizers on a loaded machine): NETIPC_TEST_SLOW=1
  * scales timing windows by 10, NETIPC_TEST_SLOW=N (N >= 2) by N. Tests wrap

@@ -109,25 +109,6 @@ static uint32_t items_for(uint64_t gen)
 
 /* ------------------------------------------------------------ small files */
 
-static void touch(const char *dir, const char *name)
-{
-    char p[1024];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "ab");
-    if (f)
-        fclose(f);
-}
-
-static int file_there(const char *dir, const char *name)
-{
-    char p[1024];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "rb");
-    if (f)
-        fclose(f);
-    return f != NULL;
-}
-
 /* Appends one line to dir/errors: how consumer processes report. */
 static void report(const char *dir, const char *what, nipc_error_t err)
 {
@@ -215,7 +196,7 @@ static int consumer_peer(int argc, char **argv)
             if (err == NIPC_OK)
                 err = l1_snapshot(s, id, T_MS(CALL_MS));
             if (err != NIPC_OK) {
-                if (!file_there(ctl, "stopping"))
+                if (!t_file_exists(ctl, "stopping"))
                     report(ctl, "l1-small", err);
                 nipc_session_close(s);
                 s = NULL;
@@ -240,7 +221,7 @@ static int consumer_peer(int argc, char **argv)
         if (err == NIPC_OK && v.item_count != items_for(v.generation))
             err = NIPC_ERR_BAD_RESPONSE;
         if (err != NIPC_OK) {
-            if (!file_there(ctl, "stopping"))
+            if (!t_file_exists(ctl, "stopping"))
                 report(ctl, mode, err);
             t_sleep_ms(5);
         }
@@ -470,7 +451,7 @@ static void lane_round(void *arg)
             delay_us = rng_below(&l->r, 15000);
         } else {
             atomic_store(&c->up, (unsigned)(2 * gen));
-            touch(l->ctl, "stop");
+            t_file_publish(l->ctl, "stop", "");
             delay_us = rng_below(&l->r, 60000);
         }
         wait_us(delay_us);
@@ -801,7 +782,7 @@ static void consumer_kill(void)
         CHECK(slots[i].p != NULL);
     }
     t_sleep_ms(40);
-    touch(ctl, "stopping");
+    t_file_publish(ctl, "stopping", "");
     stop_killer_t sk = {slots, &r};
     nipc__thread_t *killer = NULL;
     CHECK(nipc__thread_start(&killer, stop_killer_main, &sk) == NIPC_OK);
@@ -812,7 +793,7 @@ static void consumer_kill(void)
     nipc_server_destroy(srv);
     CHECK_EQ_U64(t_dir_entries(run), 0);
 
-    CHECK(!file_there(ctl, "errors"));
+    CHECK(!t_file_exists(ctl, "errors"));
     print_errors(ctl);
     free(P.snap);
     P.snap = NULL;

@@ -67,37 +67,6 @@ static void path_in(char *out, size_t cap, const char *dir, const char *name)
     snprintf(out, cap, "%s/%s", dir, name);
 }
 
-static int file_there(const char *dir, const char *name)
-{
-    char p[1024];
-    path_in(p, sizeof p, dir, name);
-    FILE *f = fopen(p, "rb");
-    if (f)
-        fclose(f);
-    return f != NULL;
-}
-
-static void put_file(const char *dir, const char *name, const char *text)
-{
-    char tmp[1024], dst[1024];
-    snprintf(tmp, sizeof tmp, "%s/%s.tmp", dir, name);
-    path_in(dst, sizeof dst, dir, name);
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return;
-    fputs(text, f);
-    fclose(f);
-    /* Windows' rename() does not replace, and neither succeeds while a
-     * reader has the file open: try again shortly. */
-    for (int i = 0; i < 20; i++) {
-        remove(dst);
-        if (rename(tmp, dst) == 0)
-            return;
-        t_sleep_ms(1);
-    }
-    remove(tmp);
-}
-
 /* ========================================================= provider peer */
 
 static struct {
@@ -196,7 +165,7 @@ static void publish(nipc_server_t *const srv[SVC_COUNT], const char *ctl, unsign
     char text[256];
     snprintf(text, sizeof text, "%llu %ld %d %llu %llu %llu %llu %llu %llu\n", seq, t_rss_kb(),
              t_open_handles(), active, requests, errors, rejected, failed, accepted);
-    put_file(ctl, "res", text);
+    t_file_publish(ctl, "res", text);
 }
 
 /* peer stress-server <run> <ctl> [services=all|inc] [sessions=N] [hs=MS] [nofile=N] */
@@ -261,9 +230,9 @@ static int stress_server(int argc, char **argv)
     }
     unsigned long long seq = 0, born = t_now_ms();
     publish(srv, ctl, seq++);
-    put_file(ctl, "ready", "1\n");
+    t_file_publish(ctl, "ready", "1\n");
     /* A provider whose test died must not linger. */
-    while (!file_there(ctl, "stop") && t_now_ms() < born + 180000) {
+    while (!t_file_exists(ctl, "stop") && t_now_ms() < born + 180000) {
         t_sleep_ms(25);
         publish(srv, ctl, seq++);
     }
@@ -352,7 +321,7 @@ static int fx_begin(fixture_t *f, const char *const opts[])
     if (!f->server)
         return 0;
     unsigned long long end = t_now_ms() + T_MS(10000);
-    while (!file_there(f->ctl, "ready")) {
+    while (!t_file_exists(f->ctl, "ready")) {
         int code;
         if (t_wait(f->server, 0, &code)) {
             fprintf(stderr, "stress-server exited early with %d\n", code);
@@ -371,7 +340,7 @@ static int fx_end(fixture_t *f)
 {
     int code = -1;
     if (f->server) {
-        put_file(f->ctl, "stop", "1\n");
+        t_file_publish(f->ctl, "stop", "1\n");
         if (!t_wait(f->server, (int)T_MS(15000), &code)) {
             t_kill(f->server);
             code = -1;
