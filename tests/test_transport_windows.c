@@ -181,6 +181,24 @@ static void raw_hello(uint8_t *buf, uint32_t profiles, uint32_t max_req, uint64_
 }
 
 /*
+ * Connects and exchanges a baseline HELLO (request limit max_req, `packet`
+ * bytes a packet) for its ACK, read into buf. 0, else 2 (connect) or 3
+ * (the exchange): the peers' exit codes for those steps.
+ */
+static int raw_greet(char **a, uint32_t max_req, uint32_t packet, uint8_t *buf, size_t cap,
+                     uint64_t dl, nipc__conn_t **c, size_t *got)
+{
+    if (raw_connect(a[0], a[1], c) != NIPC_OK)
+        return 2;
+    raw_hello_packet(buf, NIPC_PROFILE_BASELINE, max_req, TOKEN, packet);
+    if (nipc__conn_send(*c, buf, NIPC_HEADER_SIZE + NIPC_HELLO_SIZE, NULL, 0, dl, NULL) !=
+            NIPC_OK ||
+        nipc__conn_recv(*c, buf, cap, NULL, 0, got, 1, dl, NULL) != NIPC_OK)
+        return 3;
+    return 0;
+}
+
+/*
  * late <dir> <service> <profiles> <max_req> <token> <expected status>:
  * sends a HELLO, starts reading only 300 ms later and exits 0 iff the ACK
  * with the expected status is still there.
@@ -220,15 +238,12 @@ static int peer_late(char **a)
 static int peer_overlimit(char **a)
 {
     nipc__conn_t *c;
-    if (raw_connect(a[0], a[1], &c) != NIPC_OK)
-        return 2;
     uint8_t buf[256];
-    raw_hello(buf, NIPC_PROFILE_BASELINE, 1024, TOKEN);
     size_t got = 0;
     uint64_t dl = nipc__deadline(10000);
-    if (nipc__conn_send(c, buf, NIPC_HEADER_SIZE + NIPC_HELLO_SIZE, NULL, 0, dl, NULL) != NIPC_OK ||
-        nipc__conn_recv(c, buf, sizeof buf, NULL, 0, &got, 1, dl, NULL) != NIPC_OK)
-        return 3;
+    int rc = raw_greet(a, 1024, 65536, buf, sizeof buf, dl, &c, &got);
+    if (rc)
+        return rc;
     nipc_hello_ack_t ack;
     if (nipc__handshake_client_result(buf, got, &ack) != NIPC_OK)
         return 4;
@@ -257,15 +272,12 @@ static int peer_overlimit(char **a)
 static int peer_bigpacket(char **a)
 {
     nipc__conn_t *c;
-    if (raw_connect(a[0], a[1], &c) != NIPC_OK)
-        return 2;
     static uint8_t buf[8032];
-    raw_hello_packet(buf, NIPC_PROFILE_BASELINE, 65536, TOKEN, 4096);
     size_t got = 0;
     uint64_t dl = nipc__deadline(10000);
-    if (nipc__conn_send(c, buf, NIPC_HEADER_SIZE + NIPC_HELLO_SIZE, NULL, 0, dl, NULL) != NIPC_OK ||
-        nipc__conn_recv(c, buf, sizeof buf, NULL, 0, &got, 1, dl, NULL) != NIPC_OK)
-        return 3;
+    int rc = raw_greet(a, 65536, 4096, buf, sizeof buf, dl, &c, &got);
+    if (rc)
+        return rc;
     nipc_header_t h = nipc_header_make(NIPC_KIND_REQUEST, CODE_ECHO, 0, 0, 8000, 1, 7);
     nipc_header_encode(&h, buf);
     if (nipc__conn_send(c, buf, sizeof buf, NULL, 0, dl, NULL) != NIPC_OK)
