@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "netipc/codec.h"
 
@@ -81,7 +82,7 @@ static inline unsigned t_slow(void)
     return n == 1 ? 10u : (unsigned)(n > 100 ? 100 : n);
 }
 
-#define T_MS(ms) ((ms) * t_slow())
+#define T_MS(ms) ((ms)*t_slow())
 
 /* Plain handlers for test providers: INCREMENT answers value + 1,
  * STRING_REVERSE the string reversed (BUFFER_TOO_SMALL when it does not fit). */
@@ -101,6 +102,23 @@ static inline nipc_error_t t_reverse_handler(void *ctx, nipc_str_t in, char *out
     for (uint32_t i = 0; i < in.len; i++)
         out[i] = in.ptr[in.len - 1 - i];
     *out_len = in.len;
+    return NIPC_OK;
+}
+
+/* Bytes a test owns, e.g. an encoded snapshot for t_snapshot_handler(). */
+typedef struct t_bytes {
+    uint8_t *ptr;
+    size_t len;
+} t_bytes_t;
+
+/* CGROUPS_SNAPSHOT handler answering the fixed bytes of ctx (a t_bytes_t). */
+static inline nipc_error_t t_snapshot_handler(void *ctx, void *buf, size_t cap, size_t *out_len)
+{
+    const t_bytes_t *b = ctx;
+    if (b->len > cap)
+        return NIPC_ERR_BUFFER_TOO_SMALL;
+    memcpy(buf, b->ptr, b->len);
+    *out_len = b->len;
     return NIPC_OK;
 }
 

@@ -274,18 +274,7 @@ static nipc_error_t sc_l1_shm(env_t *e)
     return l1_session(e, NIPC_PROFILE_BASELINE | NIPC_PROFILE_SHM_HYBRID);
 }
 
-static uint8_t *snap;
-static size_t snap_len;
-
-static nipc_error_t snap_handler(void *ctx, void *buf, size_t cap, size_t *out_len)
-{
-    (void)ctx;
-    if (snap_len > cap)
-        return NIPC_ERR_BUFFER_TOO_SMALL;
-    memcpy(buf, snap, snap_len);
-    *out_len = snap_len;
-    return NIPC_OK;
-}
+static t_bytes_t snap; /* what snapshot providers serve */
 
 static nipc_error_t cgl_handler(void *ctx, const nipc_cgroups_lookup_req_t *req,
                                 nipc_cgroups_lookup_builder_t *b)
@@ -326,7 +315,8 @@ static nipc_error_t sc_servers(env_t *e)
             err = nipc_server_create_string_reverse(e->run, SVC, &cfg, t_reverse_handler, NULL, &s);
             break;
         case 2:
-            err = nipc_server_create_cgroups_snapshot(e->run, SVC, &cfg, snap_handler, NULL, &s);
+            err = nipc_server_create_cgroups_snapshot(e->run, SVC, &cfg, t_snapshot_handler, &snap,
+                                                      &s);
             break;
         case 3:
             err = nipc_server_create_cgroups_lookup(e->run, SVC, &cfg, cgl_handler, NULL, &s);
@@ -540,10 +530,11 @@ static void level2_calls(void)
                                 .max_request_batch_items = 8,
                                 .handshake_timeout_ms = T_MS(2000)};
     nipc_server_t *rev = NULL;
-    REQUIRE(nipc_server_create_increment(e.run, SVC, &cfg, t_increment_handler, NULL, &e.srv) == NIPC_OK);
-    REQUIRE(nipc_server_start(e.srv) == NIPC_OK);
-    REQUIRE(nipc_server_create_string_reverse(e.run, SVC "-rev", &cfg, t_reverse_handler, NULL, &rev) ==
+    REQUIRE(nipc_server_create_increment(e.run, SVC, &cfg, t_increment_handler, NULL, &e.srv) ==
             NIPC_OK);
+    REQUIRE(nipc_server_start(e.srv) == NIPC_OK);
+    REQUIRE(nipc_server_create_string_reverse(e.run, SVC "-rev", &cfg, t_reverse_handler, NULL,
+                                              &rev) == NIPC_OK);
     REQUIRE(nipc_server_start(rev) == NIPC_OK);
     exhaust("level 2 calls over UDS", &e, sc_client_inc_uds, 0);
     exhaust("level 2 calls over SHM", &e, sc_client_inc_shm, 0);
@@ -558,11 +549,11 @@ static void level3_cache(void)
     env_begin(&e);
     nipc_cgroup_set_t set;
     REQUIRE(nipc_cgroup_set_corpus(3, 50, &set) == NIPC_OK);
-    snap_len = nipc_cgroup_set_encoded_size(&set);
-    snap = malloc(snap_len);
-    REQUIRE(snap && nipc_cgroup_set_encode(&set, 1, snap, snap_len, &snap_len) == NIPC_OK);
+    snap.len = nipc_cgroup_set_encoded_size(&set);
+    snap.ptr = malloc(snap.len);
+    REQUIRE(snap.ptr && nipc_cgroup_set_encode(&set, 1, snap.ptr, snap.len, &snap.len) == NIPC_OK);
     nipc_cgroup_set_free(&set);
-    REQUIRE(nipc_server_create_cgroups_snapshot(e.run, SVC "-snap", NULL, snap_handler, NULL,
+    REQUIRE(nipc_server_create_cgroups_snapshot(e.run, SVC "-snap", NULL, t_snapshot_handler, &snap,
                                                 &e.srv) == NIPC_OK);
     REQUIRE(nipc_server_start(e.srv) == NIPC_OK);
     exhaust("cache create and refresh", &e, sc_cache_new, 0);
@@ -570,7 +561,7 @@ static void level3_cache(void)
     REQUIRE(nipc_cgroups_cache_refresh(e.cache, T_MS(3000)) == NIPC_OK);
     exhaust("cache refresh keeps old data", &e, sc_cache_refresh, 0);
     env_end(&e);
-    free(snap);
+    free(snap.ptr);
 }
 
 static void lookups(void)

@@ -255,18 +255,7 @@ static void hostile_responses(void)
 
 /* ============================================ colliding snapshot hashes */
 
-static uint8_t *snap;
-static size_t snap_len;
-
-static nipc_error_t snap_handler(void *ctx, void *buf, size_t cap, size_t *out_len)
-{
-    (void)ctx;
-    if (snap_len > cap)
-        return NIPC_ERR_BUFFER_TOO_SMALL;
-    memcpy(buf, snap, snap_len);
-    *out_len = snap_len;
-    return NIPC_OK;
-}
+static t_bytes_t snap; /* what snapshot providers serve */
 
 #define COLLIDING 30000u
 
@@ -280,7 +269,8 @@ static nipc_cgroups_cache_t *serve_and_load(const char *run, nipc_server_t **srv
                                             unsigned long long *load_ms)
 {
     nipc_server_config_t cfg = {.max_response_payload_bytes = 4u << 20};
-    if (nipc_server_create_cgroups_snapshot(run, SVC, &cfg, snap_handler, NULL, srv) != NIPC_OK ||
+    if (nipc_server_create_cgroups_snapshot(run, SVC, &cfg, t_snapshot_handler, &snap, srv) !=
+            NIPC_OK ||
         nipc_server_start(*srv) != NIPC_OK)
         return NULL;
     nipc_client_config_t cc = {.max_payload_ceiling = 4u << 20};
@@ -306,16 +296,16 @@ static void colliding_snapshot_hashes(void)
      * scan of the whole table. */
     nipc_cgroups_builder_t b;
     size_t cap = (size_t)COLLIDING * 96u + 64u;
-    snap = malloc(cap);
-    REQUIRE(snap);
-    nipc_cgroups_builder_init(&b, snap, cap, COLLIDING, 1, 9);
+    snap.ptr = malloc(cap);
+    REQUIRE(snap.ptr);
+    nipc_cgroups_builder_init(&b, snap.ptr, cap, COLLIDING, 1, 9);
     char name[32], path[64];
     for (uint32_t i = 0; i < COLLIDING; i++) {
         name_of(i, name, sizeof name);
         int pl = snprintf(path, sizeof path, "/sys/fs/cgroup/%s", name);
         nipc_cgroups_builder_add(&b, 7, 0, 1, name, (uint32_t)strlen(name), path, (uint32_t)pl);
     }
-    REQUIRE(nipc_cgroups_builder_finish(&b, &snap_len) == NIPC_OK);
+    REQUIRE(nipc_cgroups_builder_finish(&b, &snap.len) == NIPC_OK);
 
     nipc_server_t *srv = NULL;
     unsigned long long load_ms = 0;
@@ -347,19 +337,19 @@ static void colliding_snapshot_hashes(void)
             COLLIDING, load_ms, lookup_ms);
     nipc_cgroups_cache_free(cache);
     nipc_server_destroy(srv);
-    free(snap);
+    free(snap.ptr);
 
     /* Honest hashes, two names with equal djb2 and length ("aB", "b!"):
      * the fast path meets the wrong one first and must keep looking. */
     REQUIRE(nipc_djb2("aB", 2) == nipc_djb2("b!", 2));
     cap = 4096;
-    snap = malloc(cap);
-    REQUIRE(snap);
-    nipc_cgroups_builder_init(&b, snap, cap, 3, 0, 1);
+    snap.ptr = malloc(cap);
+    REQUIRE(snap.ptr);
+    nipc_cgroups_builder_init(&b, snap.ptr, cap, 3, 0, 1);
     nipc_cgroups_builder_add(&b, nipc_djb2("aB", 2), 0, 1, "aB", 2, "/aB", 3);
     nipc_cgroups_builder_add(&b, nipc_djb2("b!", 2), 0, 1, "b!", 2, "/b!", 3);
     nipc_cgroups_builder_add(&b, nipc_djb2("zz", 2), 0, 1, "zz", 2, "/zz", 3);
-    REQUIRE(nipc_cgroups_builder_finish(&b, &snap_len) == NIPC_OK);
+    REQUIRE(nipc_cgroups_builder_finish(&b, &snap.len) == NIPC_OK);
     cache = serve_and_load(run, &srv, &load_ms);
     REQUIRE(cache);
     nipc_cgroup_item_t it = {0};
@@ -373,8 +363,8 @@ static void colliding_snapshot_hashes(void)
     nipc_cgroups_cache_read_unlock(cache);
     nipc_cgroups_cache_free(cache);
     nipc_server_destroy(srv);
-    free(snap);
-    snap = NULL;
+    free(snap.ptr);
+    snap.ptr = NULL;
     t_rmtree(run);
 }
 
@@ -422,7 +412,8 @@ static void slow_loris_chunks(void)
     nipc_server_config_t cfg = {.max_request_payload_bytes = 8192,
                                 .handshake_timeout_ms = T_MS(600)};
     nipc_server_t *srv = NULL;
-    REQUIRE(nipc_server_create_increment(run, SVC, &cfg, t_increment_handler, NULL, &srv) == NIPC_OK);
+    REQUIRE(nipc_server_create_increment(run, SVC, &cfg, t_increment_handler, NULL, &srv) ==
+            NIPC_OK);
     REQUIRE(nipc_server_start(srv) == NIPC_OK);
 
     /* The first two 512-byte packets of an 8000-byte request, then nothing. */
@@ -674,7 +665,8 @@ static void lying_handlers(void)
     CHECK_ERR(against(run, 3, &small), NIPC_ERR_OVERFLOW); /* 3 answers need 48 bytes */
 
     /* A batch of one is not checked by Level 1: the server checks it. */
-    REQUIRE(nipc_server_create_increment(run, SVC, &deflt, t_increment_handler, NULL, &srv) == NIPC_OK);
+    REQUIRE(nipc_server_create_increment(run, SVC, &deflt, t_increment_handler, NULL, &srv) ==
+            NIPC_OK);
     REQUIRE(nipc_server_start(srv) == NIPC_OK);
     static const struct {
         uint32_t off, len;

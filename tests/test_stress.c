@@ -70,19 +70,8 @@ static void path_in(char *out, size_t cap, const char *dir, const char *name)
 /* ========================================================= provider peer */
 
 static struct {
-    uint8_t *snap;
-    size_t snap_len;
+    t_bytes_t snap;
 } P;
-
-static nipc_error_t snap_handler(void *ctx, void *buf, size_t cap, size_t *out_len)
-{
-    (void)ctx;
-    if (P.snap_len > cap)
-        return NIPC_ERR_BUFFER_TOO_SMALL;
-    memcpy(buf, P.snap, P.snap_len);
-    *out_len = P.snap_len;
-    return NIPC_OK;
-}
 
 /* Every path is KNOWN; its name is the part after the last '/'. */
 static nipc_error_t cgl_handler(void *ctx, const nipc_cgroups_lookup_req_t *req,
@@ -199,22 +188,23 @@ static int stress_server(int argc, char **argv)
     if (nipc_cgroup_set_corpus(SNAP_GEN, SNAP_ITEMS, &set) != NIPC_OK)
         return 3;
     size_t need = nipc_cgroup_set_encoded_size(&set);
-    P.snap = malloc(need);
-    if (!P.snap || nipc_cgroup_set_encode(&set, SNAP_GEN, P.snap, need, &P.snap_len) != NIPC_OK)
+    P.snap.ptr = malloc(need);
+    if (!P.snap.ptr ||
+        nipc_cgroup_set_encode(&set, SNAP_GEN, P.snap.ptr, need, &P.snap.len) != NIPC_OK)
         return 3;
     nipc_cgroup_set_free(&set);
 
     nipc_server_t *srv[SVC_COUNT] = {0};
-    nipc_error_t err = nipc_server_create_increment(run, svc_names[SVC_INC], &cfg, t_increment_handler,
-                                                    NULL, &srv[SVC_INC]);
+    nipc_error_t err = nipc_server_create_increment(run, svc_names[SVC_INC], &cfg,
+                                                    t_increment_handler, NULL, &srv[SVC_INC]);
     if (all && err == NIPC_OK)
-        err = nipc_server_create_string_reverse(run, svc_names[SVC_REV], &cfg, t_reverse_handler, NULL,
-                                                &srv[SVC_REV]);
+        err = nipc_server_create_string_reverse(run, svc_names[SVC_REV], &cfg, t_reverse_handler,
+                                                NULL, &srv[SVC_REV]);
     nipc_server_config_t snap_cfg = cfg;
     snap_cfg.max_response_payload_bytes = SNAP_RESP_LIMIT;
     if (all && err == NIPC_OK)
-        err = nipc_server_create_cgroups_snapshot(run, svc_names[SVC_SNAP], &snap_cfg, snap_handler,
-                                                  NULL, &srv[SVC_SNAP]);
+        err = nipc_server_create_cgroups_snapshot(run, svc_names[SVC_SNAP], &snap_cfg,
+                                                  t_snapshot_handler, &P.snap, &srv[SVC_SNAP]);
     if (all && err == NIPC_OK)
         err = nipc_server_create_cgroups_lookup(run, svc_names[SVC_CGL], &cfg, cgl_handler, NULL,
                                                 &srv[SVC_CGL]);
@@ -242,7 +232,7 @@ static int stress_server(int argc, char **argv)
             in_time &= nipc_server_join(srv[i], 5000);
     for (int i = 0; i < SVC_COUNT; i++)
         nipc_server_destroy(srv[i]);
-    free(P.snap);
+    free(P.snap.ptr);
     return in_time ? 0 : 4;
 }
 
