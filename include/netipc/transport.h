@@ -29,8 +29,9 @@ extern "C" {
 
 /*
  * A sticky, thread-safe abort signal that wakes blocked receives: a
- * non-blocking pipe polled with the socket on POSIX, a manual-reset event on
- * Windows. Trigger from any thread; stays set until cleared.
+ * non-blocking pipe polled with the socket on POSIX (after a first blocking
+ * attempt of at most 2 ms, see docs/transport-posix.md), a manual-reset
+ * event on Windows. Trigger from any thread; stays set until cleared.
  */
 typedef struct nipc_abort nipc_abort_t;
 
