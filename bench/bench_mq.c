@@ -16,6 +16,9 @@
 
 #define MQ_HEADER 32u
 
+/* Helpers of both rows: compiled only with at least one of them, or
+ * -Werror=unused-function stops a build on a machine without either. */
+#if defined(NETIPC_BENCH_ZMQ) || defined(NETIPC_BENCH_NNG)
 static int endpoint(const char *run_dir, const char *name, char *out, size_t cap)
 {
     int n = snprintf(out, cap, "ipc://%s/%s", run_dir, name);
@@ -40,6 +43,7 @@ static int check(const uint8_t *msg, size_t len, uint64_t seq)
     }
     return 0;
 }
+#endif
 
 /* ================================================================ ZeroMQ */
 #ifdef NETIPC_BENCH_ZMQ
