@@ -106,8 +106,31 @@ typedef struct t_case {
 
 #define T_CASE(fn) {#fn, fn}
 
+/*
+ * Ends the current case as skipped, saying why (a platform or privilege
+ * that makes it meaningless here). A case that neither checks anything
+ * nor says it skipped fails: a test that asserts nothing proves nothing.
+ */
+static const char *t_skipped;
+static int t_skips;
+#define T_SKIP(reason)                                                                           \
+    do {                                                                                         \
+        t_skipped = (reason);                                                                    \
+        return;                                                                                  \
+    } while (0)
+
+/* Runs every case, or those named on the command line (an unknown name fails). */
 static int t_run(const t_case_t *cases, size_t n, int argc, char **argv)
 {
+    for (int a = 1; a < argc; a++) {
+        size_t i = 0;
+        while (i < n && strcmp(argv[a], cases[i].name) != 0)
+            i++;
+        if (i == n) {
+            fprintf(stderr, "FAIL no case named '%s'\n", argv[a]);
+            t_failures++;
+        }
+    }
     for (size_t i = 0; i < n; i++) {
         int selected = argc <= 1;
         for (int a = 1; a < argc; a++)
@@ -115,12 +138,23 @@ static int t_run(const t_case_t *cases, size_t n, int argc, char **argv)
                 selected = 1;
         if (!selected)
             continue;
-        int before = t_failures;
+        int before = t_failures, checks_before = t_checks;
+        t_skipped = NULL;
         cases[i].fn();
+        if (t_skipped && t_failures == before) {
+            fprintf(stderr, "skip %s: %s\n", cases[i].name, t_skipped);
+            t_skips++;
+            continue;
+        }
+        if (t_failures == before && t_checks == checks_before) {
+            t_failures++;
+            fprintf(stderr, "FAIL %s (made no checks)\n", cases[i].name);
+            continue;
+        }
         fprintf(stderr, "%s %s\n", t_failures == before ? "ok  " : "FAIL", cases[i].name);
     }
-    fprintf(stderr, "%d checks, %d failures\n", t_checks, t_failures);
-    return (t_failures || t_checks == 0) ? 1 : 0;
+    fprintf(stderr, "%d checks, %d failures, %d skipped\n", t_checks, t_failures, t_skips);
+    return (t_failures || (t_checks == 0 && t_skips == 0)) ? 1 : 0;
 }
 
 #define T_MAIN(...)                                                                              \

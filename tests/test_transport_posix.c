@@ -92,7 +92,9 @@ static uint32_t align64(uint32_t x)
 static int raw_connect(const char *run, const char *svc)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s/%s.sock", run, svc);
+    int n = snprintf(sa.sun_path, sizeof sa.sun_path, "%s/%s.sock", run, svc);
+    if (n < 0 || (size_t)n >= sizeof sa.sun_path)
+        return -1; /* a truncated path would address another socket */
     int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
         close(fd);
@@ -104,7 +106,9 @@ static int raw_connect(const char *run, const char *svc)
 static int raw_listen(const char *run, const char *svc)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s/%s.sock", run, svc);
+    int n = snprintf(sa.sun_path, sizeof sa.sun_path, "%s/%s.sock", run, svc);
+    if (n < 0 || (size_t)n >= sizeof sa.sun_path)
+        return -1; /* a truncated path would address another socket */
     int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     if (fd >= 0 && (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 4) != 0)) {
         close(fd);
@@ -375,7 +379,9 @@ static void uds_service_names(void)
 static int dead_socket_file(const char *path)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    int n = snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    if (n < 0 || (size_t)n >= sizeof sa.sun_path)
+        return 0;
     int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
     int ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
     if (fd >= 0)
