@@ -490,9 +490,15 @@ static void test_cache_concurrent_lookups_during_refresh(void)
     CHECK_EQ_U64(started, READERS);
 
     int ok = 0;
-    unsigned long long t0 = t_now_ms();
+    unsigned long long t0 = t_now_ms(), slowest = 0;
     for (int i = 0; i < REFRESHES; i++) {
-        ok += nipc_cgroups_cache_refresh(sh.cache, 5000) == NIPC_OK;
+        unsigned long long r0 = t_now_ms();
+        nipc_error_t err = nipc_cgroups_cache_refresh(sh.cache, 5000);
+        unsigned long long spent = t_now_ms() - r0;
+        slowest = spent > slowest ? spent : slowest;
+        ok += err == NIPC_OK;
+        if (err != NIPC_OK) /* say which error, and after how long */
+            fprintf(stderr, "  refresh %d: %s after %llu ms\n", i, nipc_error_name(err), spent);
         /* The readers get the processor too, between refreshes. */
         nipc__sleep_ms(1);
     }
@@ -517,9 +523,9 @@ static void test_cache_concurrent_lookups_during_refresh(void)
     CHECK(seen0 > 0 && seen1 > 0);
     CHECK(hits > 0);
     fprintf(stderr,
-            "  %llu guarded rounds (%llu on a, %llu on b), %d refreshes in %llu ms, "
-            "%u names shared\n",
-            rounds, seen0, seen1, REFRESHES, took, shared_a);
+            "  %llu guarded rounds (%llu on a, %llu on b), %d refreshes in %llu ms "
+            "(slowest %llu ms), %u names shared\n",
+            rounds, seen0, seen1, REFRESHES, took, slowest, shared_a);
 
     nipc_cgroups_cache_status_t st = cache_status(sh.cache);
     CHECK_EQ_U64(st.refresh_success_count, REFRESHES + 1);

@@ -246,14 +246,27 @@ typedef struct consumer {
     atomic_uint up;
     /* Results; read by the main thread while the consumer is paused. */
     unsigned long long ops, unexpected, overruns;
+    /* Written once by the consumer thread, then published: a lane thread
+     * may read it while the consumer still runs (lane_fail()). */
     char first_problem[200];
+    atomic_int problem_published;
 } consumer_t;
 
 static void problem(consumer_t *c, const char *what, nipc_error_t err, unsigned long long ms)
 {
-    if (!c->first_problem[0])
-        snprintf(c->first_problem, sizeof c->first_problem, "%s: %s after %llu ms", what,
-                 nipc_error_name(err), ms);
+    if (atomic_load_explicit(&c->problem_published, memory_order_relaxed))
+        return;
+    snprintf(c->first_problem, sizeof c->first_problem, "%s: %s after %llu ms", what,
+             nipc_error_name(err), ms);
+    atomic_store_explicit(&c->problem_published, 1, memory_order_release);
+}
+
+/* The consumer's first problem, or "none" before one was published. */
+static const char *first_problem(consumer_t *c)
+{
+    if (!atomic_load_explicit(&c->problem_published, memory_order_acquire))
+        return "none";
+    return c->first_problem;
 }
 
 /* Bookkeeping of one operation: its duration against its bound, and a
@@ -397,7 +410,7 @@ static void lane_fail(lane_t *l, int k, uint32_t delay_us, const char *what)
     if (!l->failed[0])
         snprintf(l->failed, sizeof l->failed,
                  "%s: generation %llu, kill %s after %u us (consumer: %s)", what,
-                 (unsigned long long)l->gen, kill_names[k], delay_us, l->c.first_problem);
+                 (unsigned long long)l->gen, kill_names[k], delay_us, first_problem(&l->c));
 }
 
 static t_proc_t *start_provider(const char *run, const char *ctl, uint64_t gen)

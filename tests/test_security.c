@@ -106,7 +106,9 @@ static void level2_run_dir_checks(void)
         {0777, NIPC_ERR_INSECURE_DIR},  /* anyone may replace the socket */
         {01777, NIPC_ERR_INSECURE_DIR}, /* sticky like /tmp: still not ours alone */
         {0703, NIPC_ERR_INSECURE_DIR},  /* others may write, even without read */
-        {0770, NIPC_OK},                /* a service group may share it */
+        {0770, NIPC_ERR_INSECURE_DIR},  /* any group member may replace it */
+        {0720, NIPC_ERR_INSECURE_DIR},
+        {0750, NIPC_OK},                /* the group may read, not write */
         {0700, NIPC_OK},
     };
     for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {

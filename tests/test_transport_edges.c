@@ -55,7 +55,7 @@ static void shm_create_arguments(void)
     nipc__shm_t *s = NULL;
     CHECK_ERR(nipc__shm_create(run, "a/b", 1, NIPC_PROFILE_SHM_HYBRID, 0, 64, 64, &s),
               NIPC_ERR_BAD_SERVICE_NAME);
-    CHECK_ERR(nipc__shm_attach(run, "a/b", 1, NIPC_PROFILE_SHM_HYBRID, 0, &s),
+    CHECK_ERR(nipc__shm_attach(run, "a/b", 1, NIPC_PROFILE_SHM_HYBRID, 0, -1, &s),
               NIPC_ERR_BAD_SERVICE_NAME);
     /* A region path above 255 bytes. */
     char longsvc[240];
@@ -63,7 +63,7 @@ static void shm_create_arguments(void)
     longsvc[sizeof longsvc - 1] = 0;
     CHECK_ERR(nipc__shm_create(run, longsvc, 1, NIPC_PROFILE_SHM_HYBRID, 0, 64, 64, &s),
               NIPC_ERR_PATH_TOO_LONG);
-    CHECK_ERR(nipc__shm_attach(run, longsvc, 1, NIPC_PROFILE_SHM_HYBRID, 0, &s),
+    CHECK_ERR(nipc__shm_attach(run, longsvc, 1, NIPC_PROFILE_SHM_HYBRID, 0, -1, &s),
               NIPC_ERR_PATH_TOO_LONG);
     /* Capacities: non-zero multiples of 64 whose region fits 4 GiB. */
     CHECK_ERR(nipc__shm_create(run, SVC, 1, NIPC_PROFILE_SHM_HYBRID, 0, 0, 64, &s),
@@ -139,7 +139,7 @@ static void shm_attach_header_rules(void)
         write_region(path, rules[i].magic, rules[i].version, rules[i].hlen, rules[i].req_off,
                      rules[i].req_cap, rules[i].resp_off, rules[i].resp_cap);
         nipc__shm_t *s = NULL;
-        nipc_error_t err = nipc__shm_attach(run, SVC, 5, NIPC_PROFILE_SHM_HYBRID, 0, &s);
+        nipc_error_t err = nipc__shm_attach(run, SVC, 5, NIPC_PROFILE_SHM_HYBRID, 0, -1, &s);
         if (err != rules[i].want)
             fprintf(stderr, "rule %zu: %s\n", i, nipc_error_name(err));
         CHECK_ERR(err, rules[i].want);
@@ -151,26 +151,26 @@ static void shm_attach_header_rules(void)
     /* Not a regular file, too short, a symlink, beyond 4 GiB. */
     nipc__shm_t *s = NULL;
     CHECK(mkdir(path, 0700) == 0);
-    CHECK_ERR(nipc__shm_attach(run, SVC, 5, NIPC_PROFILE_SHM_HYBRID, 0, &s),
+    CHECK_ERR(nipc__shm_attach(run, SVC, 5, NIPC_PROFILE_SHM_HYBRID, 0, -1, &s),
               NIPC_ERR_SHM_NOT_READY);
     CHECK_EQ_U64(nipc_last_os_error(), EISDIR);
     rmdir(path);
     CHECK(mkfifo(path, 0600) == 0);                         /* opened, but not a regular file */
     int rd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* so the O_RDWR open does not block */
-    CHECK_ERR(nipc__shm_attach(run, SVC, 5, NIPC_PROFILE_SHM_HYBRID, 0, &s), NIPC_ERR_SHM_BAD_SIZE);
+    CHECK_ERR(nipc__shm_attach(run, SVC, 5, NIPC_PROFILE_SHM_HYBRID, 0, -1, &s), NIPC_ERR_SHM_BAD_SIZE);
     close(rd);
     unlink(path);
     FILE *f = fopen(path, "wb");
     REQUIRE(f);
     fputs("short", f);
     fclose(f);
-    CHECK_ERR(nipc__shm_attach(run, SVC, 5, NIPC_PROFILE_SHM_HYBRID, 0, &s),
+    CHECK_ERR(nipc__shm_attach(run, SVC, 5, NIPC_PROFILE_SHM_HYBRID, 0, -1, &s),
               NIPC_ERR_SHM_NOT_READY);
     CHECK(truncate(path, 5ll << 30) == 0); /* sparse: no space used */
-    CHECK_ERR(nipc__shm_attach(run, SVC, 5, NIPC_PROFILE_SHM_HYBRID, 0, &s), NIPC_ERR_SHM_BAD_SIZE);
+    CHECK_ERR(nipc__shm_attach(run, SVC, 5, NIPC_PROFILE_SHM_HYBRID, 0, -1, &s), NIPC_ERR_SHM_BAD_SIZE);
     unlink(path);
     CHECK(symlink("/dev/zero", path) == 0);
-    CHECK_ERR(nipc__shm_attach(run, SVC, 5, NIPC_PROFILE_SHM_HYBRID, 0, &s),
+    CHECK_ERR(nipc__shm_attach(run, SVC, 5, NIPC_PROFILE_SHM_HYBRID, 0, -1, &s),
               NIPC_ERR_SHM_NOT_READY);
     CHECK_EQ_U64(nipc_last_os_error(), ELOOP); /* O_NOFOLLOW */
     unlink(path);
@@ -188,7 +188,7 @@ static void shm_publish_consume_bounds(void)
     region_file(path, sizeof path, run, 9);
     nipc__shm_t *srv = NULL, *cli = NULL;
     REQUIRE(nipc__shm_create(run, SVC, 9, NIPC_PROFILE_SHM_HYBRID, 0, 128, 256, &srv) == NIPC_OK);
-    REQUIRE(nipc__shm_attach(run, SVC, 9, NIPC_PROFILE_SHM_HYBRID, 0, &cli) == NIPC_OK);
+    REQUIRE(nipc__shm_attach(run, SVC, 9, NIPC_PROFILE_SHM_HYBRID, 0, -1, &cli) == NIPC_OK);
     CHECK_EQ_U64(nipc__shm_request_capacity(cli), 128);
     CHECK_EQ_U64(nipc__shm_response_capacity(cli), 256);
     uint8_t msg[300] = {1, 2, 3}, buf[300];
@@ -307,7 +307,7 @@ static void shm_stray_socket_bytes(void)
     nipc__thread_join(th);
     REQUIRE(j.err == NIPC_OK && j.s);
     nipc__shm_t *region = NULL;
-    CHECK_OK(nipc__shm_attach(run, SVC, 4, NIPC_PROFILE_SHM_HYBRID, 0, &region));
+    CHECK_OK(nipc__shm_attach(run, SVC, 4, NIPC_PROFILE_SHM_HYBRID, 0, -1, &region));
 
     /* Bytes on the socket are not a message over SHM, and not a death:
      * the server's wait just times out. */

@@ -313,8 +313,10 @@ static void uds_run_dir_checks(void)
     CHECK(chmod(dir, 0703) == 0);
     CHECK_ERR(nipc_listener_create(dir, SVC, NULL, &l), NIPC_ERR_INSECURE_DIR);
     CHECK_EQ_U64(nipc_last_os_error(), EPERM);
-    /* Group-writable is the owner's choice. */
+    /* Group-writable: any member could replace the socket too. */
     CHECK(chmod(dir, 0770) == 0);
+    CHECK_ERR(nipc_listener_create(dir, SVC, NULL, &l), NIPC_ERR_INSECURE_DIR);
+    CHECK(chmod(dir, 0750) == 0);
     CHECK_OK(nipc_listener_create(dir, SVC, NULL, &l));
     nipc_listener_free(l);
     l = NULL;
@@ -1118,9 +1120,9 @@ static nipc_hello_ack_t ack_default(void)
         .intersection_profiles = 1,
         .selected_profile = 1,
         .agreed_max_request_payload_bytes = 1000,
-        .agreed_max_request_batch_items = 2,
+        .agreed_max_request_batch_items = 1,
         .agreed_max_response_payload_bytes = 1000,
-        .agreed_max_response_batch_items = 2,
+        .agreed_max_response_batch_items = 1,
         .agreed_packet_size = 128,
         .session_id = 1,
     };
@@ -1163,6 +1165,15 @@ static void hostile_server_handshake(void)
         {"closed without ACK", NIPC_ERR_DISCONNECTED},
         {"short packet", NIPC_ERR_PROTOCOL},
         {"ACK longer than 128 bytes (truncated, as upstream)", NIPC_OK},
+        /* Sizes a client never proposed, or absurd ones: refused before
+         * anything is allocated for them. */
+        {"request payload above the proposal", NIPC_ERR_PROTOCOL},
+        {"request batch above the proposal", NIPC_ERR_PROTOCOL},
+        {"response batch above the proposal", NIPC_ERR_PROTOCOL},
+        {"packet above the proposal", NIPC_ERR_PROTOCOL},
+        {"response payload above the hard limit", NIPC_ERR_PROTOCOL},
+        {"response payload 4 GiB - 1", NIPC_ERR_PROTOCOL},
+        {"response payload at the hard limit", NIPC_OK},
     };
     static const uint16_t statuses[] = {NIPC_STATUS_AUTH_FAILED, NIPC_STATUS_UNSUPPORTED,
                                         NIPC_STATUS_INCOMPATIBLE, NIPC_STATUS_LIMIT_EXCEEDED,
@@ -1189,6 +1200,13 @@ static void hostile_server_handshake(void)
         case 13: a.flags = 1; break;
         case 15: a.reserved = 5; break;
         case 16: a.agreed_packet_size = 32; break;
+        case 20: a.agreed_max_request_payload_bytes = 1025; break; /* proposed: 1024 */
+        case 21: a.agreed_max_request_batch_items = 2; break;     /* proposed: 1 */
+        case 22: a.agreed_max_response_batch_items = 2; break;
+        case 23: a.agreed_packet_size = 1u << 30; break;
+        case 24: a.agreed_max_response_payload_bytes = NIPC_PAYLOAD_HARD_LIMIT + 1; break;
+        case 25: a.agreed_max_response_payload_bytes = UINT32_MAX; break;
+        case 26: a.agreed_max_response_payload_bytes = NIPC_PAYLOAD_HARD_LIMIT; break;
         default: break;
         }
         r.ack_len = ack_msg(r.ack, &h, &a);
@@ -1203,7 +1221,7 @@ static void hostile_server_handshake(void)
             r.ack_len = 200;
         }
         REQUIRE(pthread_create(&r.th, NULL, raw_server_main, &r) == 0);
-        nipc_transport_config_t c = {.handshake_timeout_ms = 2000};
+        nipc_transport_config_t c = {.handshake_timeout_ms = 2000, .packet_size = 4096};
         nipc_session_t *s = NULL;
         unsigned long long t0 = t_now_ms();
         nipc_error_t err = nipc_session_connect(f.run, SVC, &c, &s);
@@ -1339,6 +1357,7 @@ static void hostile_peer_dies_mid_chunk(void)
     r.fr.n = 1; /* the first packet only */
     REQUIRE(pthread_create(&r.th, NULL, raw_server_main, &r) == 0);
     nipc_transport_config_t c = {.max_request_payload_bytes = 1000};
+    s = NULL;
     CHECK_OK(nipc_session_connect(f.run, SVC, &c, &s));
     if (s) {
         nipc_header_t q = nipc_header_make(NIPC_KIND_REQUEST, TP_ECHO, 0, 0, 0, 1, 3);

@@ -825,11 +825,11 @@ static void test_shm_region(void)
         CHECK_EQ_U64(u32_at(b, off), 0);
 
     /* Attach: wrong token, session or profile name other objects. */
-    CHECK_ERR(nipc__shm_attach(g_dir, svc, 5, NIPC_PROFILE_SHM_HYBRID, TOKEN + 1, &cli),
+    CHECK_ERR(nipc__shm_attach(g_dir, svc, 5, NIPC_PROFILE_SHM_HYBRID, TOKEN + 1, -1, &cli),
               NIPC_ERR_SHM_NOT_READY);
-    CHECK_ERR(nipc__shm_attach(g_dir, svc, 6, NIPC_PROFILE_SHM_HYBRID, TOKEN, &cli),
+    CHECK_ERR(nipc__shm_attach(g_dir, svc, 6, NIPC_PROFILE_SHM_HYBRID, TOKEN, -1, &cli),
               NIPC_ERR_SHM_NOT_READY);
-    CHECK_ERR(nipc__shm_attach(g_dir, svc, 5, NIPC_PROFILE_SHM_BUSYWAIT, TOKEN, &cli),
+    CHECK_ERR(nipc__shm_attach(g_dir, svc, 5, NIPC_PROFILE_SHM_BUSYWAIT, TOKEN, -1, &cli),
               NIPC_ERR_SHM_NOT_READY);
     /* Every header check, by corrupting one field at a time. */
     static const struct {
@@ -847,13 +847,13 @@ static void test_shm_region(void)
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         uint32_t saved = u32_at(b, bad[k].off);
         memcpy(b + bad[k].off, &bad[k].bad, 4);
-        nipc_error_t err = nipc__shm_attach(g_dir, svc, 5, NIPC_PROFILE_SHM_HYBRID, TOKEN, &cli);
+        nipc_error_t err = nipc__shm_attach(g_dir, svc, 5, NIPC_PROFILE_SHM_HYBRID, TOKEN, -1, &cli);
         if (err != bad[k].err)
             fprintf(stderr, "  field @%zu = %u\n", bad[k].off, (unsigned)bad[k].bad);
         CHECK_ERR(err, bad[k].err);
         memcpy(b + bad[k].off, &saved, 4);
     }
-    REQUIRE(nipc__shm_attach(g_dir, svc, 5, NIPC_PROFILE_SHM_HYBRID, TOKEN, &cli) == NIPC_OK);
+    REQUIRE(nipc__shm_attach(g_dir, svc, 5, NIPC_PROFILE_SHM_HYBRID, TOKEN, -1, &cli) == NIPC_OK);
     CHECK_EQ_U64(nipc__shm_request_capacity(cli), 4160);
     CHECK_EQ_U64(nipc__shm_response_capacity(cli), 65600);
 
@@ -912,14 +912,14 @@ static void test_shm_region(void)
     CloseHandle(mh);
     /* Objects die with their last handle. */
     CHECK(!event_exists(svc, 2, 5, "req_event"));
-    CHECK_ERR(nipc__shm_attach(g_dir, svc, 5, NIPC_PROFILE_SHM_HYBRID, TOKEN, &cli),
+    CHECK_ERR(nipc__shm_attach(g_dir, svc, 5, NIPC_PROFILE_SHM_HYBRID, TOKEN, -1, &cli),
               NIPC_ERR_SHM_NOT_READY);
 
     /* BUSYWAIT: no events; the server's goodbye reaches a polling client. */
     REQUIRE(nipc__shm_create(g_dir, svc, 7, NIPC_PROFILE_SHM_BUSYWAIT, TOKEN, 128, 128, &srv) ==
             NIPC_OK);
     CHECK(!event_exists(svc, 4, 7, "req_event") && !event_exists(svc, 4, 7, "resp_event"));
-    REQUIRE(nipc__shm_attach(g_dir, svc, 7, NIPC_PROFILE_SHM_BUSYWAIT, TOKEN, &cli) == NIPC_OK);
+    REQUIRE(nipc__shm_attach(g_dir, svc, 7, NIPC_PROFILE_SHM_BUSYWAIT, TOKEN, -1, &cli) == NIPC_OK);
     CHECK_OK(nipc__shm_publish(cli, hdr, 32, payload, 96));
     CHECK_OK(nipc__shm_consume(srv, got, sizeof got, &len, nipc__deadline(5000), NULL, NULL));
     CHECK_EQ_U64(len, 128);

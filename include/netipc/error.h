@@ -26,6 +26,7 @@ extern "C" {
     X(NO_MEMORY, "out of memory")                                                                \
     X(BAD_SERVICE_NAME, "service name must match [A-Za-z0-9._-]+ and not be '.' or '..'")       \
     X(PATH_TOO_LONG, "endpoint path too long for the platform")                                  \
+    X(PLATFORM, "not available on this platform")                                                \
     /* structural validation of received bytes */                                                \
     X(TRUNCATED, "input shorter than the structure it must contain")                             \
     X(BAD_MAGIC, "wrong magic number")                                                           \

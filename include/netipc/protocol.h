@@ -33,6 +33,13 @@ extern "C" {
 /* Level 1 defaults (not protocol limits). */
 #define NIPC_MAX_PAYLOAD_DEFAULT 1024u
 #define NIPC_MAX_PAYLOAD_CAP 1048576u
+/*
+ * netipc's own bound (not the spec's): no session agrees to a payload limit
+ * above this in either direction, and a client refuses a HELLO_ACK or an
+ * SHM region that asks for more, so a hostile peer cannot make it allocate
+ * gigabytes. Servers configured above it fail to start (INVALID_ARGUMENT).
+ */
+#define NIPC_PAYLOAD_HARD_LIMIT (64u * 1024u * 1024u)
 
 enum nipc_kind {
     NIPC_KIND_REQUEST = 1,

@@ -73,6 +73,10 @@ typedef struct nipc_client_config {
     uint32_t max_logical_lookup_items;
     uint32_t max_logical_lookup_subcalls;
     uint32_t max_logical_lookup_response_bytes;
+    /* POSIX: servers this client talks to, by uid; none = the run dir's
+     * owner, root or this process's user (Windows: a count > 0 is PLATFORM). */
+    const uint32_t *allowed_server_uids;
+    uint32_t allowed_server_uid_count;
 } nipc_client_config_t;
 
 typedef struct nipc_client_status {
@@ -212,7 +216,9 @@ typedef struct nipc_server_config {
     uint64_t auth_token;
     uint32_t max_sessions;         /* concurrent sessions (one thread each); 0 = 64 */
     uint32_t handshake_timeout_ms; /* silent clients are dropped after this; 0 = 5000 */
-    const uint32_t *allowed_uids;  /* POSIX: admit only these peer uids; NULL = no check */
+    /* POSIX: admit only clients with these uids; count 0 = no check; a count
+     * without a list is INVALID_ARGUMENT (Windows: a count > 0 is PLATFORM). */
+    const uint32_t *allowed_uids;
     uint32_t allowed_uid_count;
 } nipc_server_config_t;
 

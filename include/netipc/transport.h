@@ -44,6 +44,7 @@ NIPC_API void nipc_abort_free(nipc_abort_t *a);
 /* ------------------------------------------------------------ configuration */
 
 #define NIPC_HANDSHAKE_TIMEOUT_DEFAULT_MS 5000u
+
 #define NIPC_SHM_ATTACH_TIMEOUT_DEFAULT_MS 5000u
 #define NIPC_MAX_IN_FLIGHT_DEFAULT 128u
 #define NIPC_BACKLOG_DEFAULT 16
@@ -67,12 +68,17 @@ typedef struct nipc_transport_config {
     uint32_t max_response_payload_bytes;
     uint32_t max_response_batch_items;
     uint64_t auth_token;
-    uint32_t packet_size;          /* 0 = automatic */
+    uint32_t packet_size;          /* 0 = automatic; larger than the socket can send: clamped */
     uint32_t handshake_timeout_ms; /* 0 = 5000; bounds a silent peer */
     uint32_t shm_attach_timeout_ms; /* client: retry window for a not-ready region; 0 = 5000 */
     uint32_t max_in_flight;        /* client: pipelined requests tracked; 0 = 128 */
-    /* server only (POSIX): admit only peers whose uid is listed; NULL = anyone
-     * who can open the socket (the run dir and socket mode protect it). */
+    /*
+     * POSIX peers allowed by uid (Windows: a count > 0 is PLATFORM; a count
+     * without a list is INVALID_ARGUMENT). Server: admit only clients whose
+     * uid is listed; none = anyone who can open the socket (the run dir and
+     * socket mode protect it). Client: talk only to a server whose uid is
+     * listed; none = the run dir's owner, root, or this process's user.
+     */
     const uint32_t *allowed_uids;
     uint32_t allowed_uid_count;
     int backlog; /* server only: listen backlog, 0 = 16 */

@@ -55,15 +55,6 @@ static inline uint64_t nipc__align64(uint64_t x)
     return (x + 63u) & ~(uint64_t)63u;
 }
 
-/* a + b into *out; returns 0 (and leaves *out alone) if it exceeds `limit`. */
-static inline int nipc__add_within(uint64_t a, uint64_t b, uint64_t limit, uint64_t *out)
-{
-    if (a > limit || b > limit - a)
-        return 0;
-    *out = a + b;
-    return 1;
-}
-
 /* Records `os_error` as this thread's OS detail and returns `err`. */
 nipc_error_t nipc__os_fail(nipc_error_t err, int os_error);
 

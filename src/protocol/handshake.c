@@ -110,3 +110,21 @@ nipc_error_t nipc__handshake_client_result(const uint8_t *msg, size_t len, nipc_
         return NIPC_ERR_PROTOCOL;
     return NIPC_OK;
 }
+
+nipc_error_t nipc__handshake_check_agreed(const nipc_hello_t *hello, const nipc_hello_ack_t *ack)
+{
+    uint32_t most_batch = hello->max_request_batch_items > hello->max_response_batch_items
+                              ? hello->max_request_batch_items
+                              : hello->max_response_batch_items;
+    /* A server may agree to less than proposed, never to more. */
+    if (ack->agreed_max_request_payload_bytes > hello->max_request_payload_bytes ||
+        ack->agreed_max_request_batch_items > hello->max_request_batch_items ||
+        ack->agreed_max_response_batch_items > most_batch ||
+        ack->agreed_packet_size > hello->packet_size)
+        return NIPC_ERR_PROTOCOL;
+    /* The response limit is the server's to choose (the proposal is a
+     * hint), within reason. */
+    if (ack->agreed_max_response_payload_bytes > NIPC_PAYLOAD_HARD_LIMIT)
+        return NIPC_ERR_PROTOCOL;
+    return NIPC_OK;
+}

@@ -52,6 +52,14 @@ void nipc__handshake_encode_hello(const nipc_hello_t *hello, uint8_t *out);
  */
 nipc_error_t nipc__handshake_client_result(const uint8_t *msg, size_t len, nipc_hello_ack_t *ack);
 
+/*
+ * Client, after an OK HELLO_ACK and before allocating for it: PROTOCOL when
+ * the server agreed to more than `hello` proposed (request payload, request
+ * batch, response batch beyond the larger proposed batch, packet size) or
+ * to a response payload above NIPC_PAYLOAD_HARD_LIMIT.
+ */
+nipc_error_t nipc__handshake_check_agreed(const nipc_hello_t *hello, const nipc_hello_ack_t *ack);
+
 /* Constant-time equality of two tokens. */
 int nipc__token_equal(uint64_t a, uint64_t b);
 

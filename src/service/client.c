@@ -16,11 +16,8 @@
 #include "netipc/transport.h"
 #include "platform/platform.h"
 #include "service/service_internal.h"
+#include "transport/transport_internal.h"
 
-#define RECONNECT_ATTEMPTS 20
-#define RECONNECT_SPACING_MS 5u
-#define RETRY_BACKOFF_MS 150u
-#define REATTEMPT_DELAY_MS 5u
 #define GROWTH_RECONNECTS 8
 
 static const char *const state_names[] = {
@@ -52,10 +49,15 @@ nipc_error_t nipc_client_create(const char *run_dir, const char *service,
         return NIPC_ERR_INVALID_ARGUMENT;
     if (!nipc_service_name_valid(service))
         return NIPC_ERR_BAD_SERVICE_NAME;
+    nipc_client_config_t cfg = config ? *config : (nipc_client_config_t){0};
+    nipc_transport_config_t allow = {.allowed_uids = cfg.allowed_server_uids,
+                                     .allowed_uid_count = cfg.allowed_server_uid_count};
+    nipc_error_t err = nipc__check_allow_list(&allow);
+    if (err != NIPC_OK)
+        return err;
     nipc_client_t *c = calloc(1, sizeof *c);
     if (!c)
         return NIPC_ERR_NO_MEMORY;
-    nipc_client_config_t cfg = config ? *config : (nipc_client_config_t){0};
     cfg.supported_profiles = nipc__or(cfg.supported_profiles, NIPC_PROFILE_BASELINE);
     cfg.max_request_payload_bytes = nipc__or(cfg.max_request_payload_bytes,
                                              NIPC_MAX_PAYLOAD_DEFAULT);
@@ -73,8 +75,17 @@ nipc_error_t nipc_client_create(const char *run_dir, const char *service,
     c->cfg = cfg;
     c->run_dir = strdup(run_dir);
     c->service = strdup(service);
+    /* The allow-list is copied: the caller's array need not outlive us. */
+    uint32_t *uids = NULL;
+    if (cfg.allowed_server_uid_count) {
+        uids = malloc(cfg.allowed_server_uid_count * sizeof *uids);
+        if (uids)
+            memcpy(uids, cfg.allowed_server_uids, cfg.allowed_server_uid_count * sizeof *uids);
+    }
+    c->cfg.allowed_server_uids = uids;
     atomic_init(&c->state, NIPC_CLIENT_DISCONNECTED);
-    if (!c->run_dir || !c->service || nipc_abort_create(&c->abort) != NIPC_OK) {
+    if (!c->run_dir || !c->service || (cfg.allowed_server_uid_count && !uids) ||
+        nipc_abort_create(&c->abort) != NIPC_OK) {
         nipc_client_free(c);
         return NIPC_ERR_NO_MEMORY;
     }
@@ -108,8 +119,12 @@ static int is_attach_failure(nipc_error_t err)
            err == NIPC_ERR_BAD_HEADER_LEN;
 }
 
-/* handshake_ms bounds the connect + handshake (0 = the Level 1 default). */
-static nipc_error_t try_connect(nipc_client_t *c, uint32_t handshake_ms)
+/*
+ * Connects once. `deadline` (monotonic ms) bounds the whole connect, SHM
+ * attach included, when a call is waiting for it; NIPC__NO_DEADLINE (from
+ * refresh()) leaves the Level 1 windows as configured.
+ */
+static nipc_error_t try_connect(nipc_client_t *c, uint64_t deadline)
 {
     set_state(c, NIPC_CLIENT_CONNECTING);
     for (;;) {
@@ -128,11 +143,13 @@ static nipc_error_t try_connect(nipc_client_t *c, uint32_t handshake_ms)
             .max_response_payload_bytes = c->resp_proposal,
             .max_response_batch_items = c->cfg.max_request_batch_items,
             .auth_token = c->cfg.auth_token,
-            .handshake_timeout_ms = handshake_ms,
             .shm_attach_timeout_ms = c->cfg.shm_attach_timeout_ms, /* 0: Level 1 default */
             .max_in_flight = 1, /* one call at a time */
+            .allowed_uids = c->cfg.allowed_server_uids,
+            .allowed_uid_count = c->cfg.allowed_server_uid_count,
         };
-        nipc_error_t err = nipc_session_connect(c->run_dir, c->service, &tc, &c->session);
+        nipc_error_t err =
+            nipc__session_connect_until(c->run_dir, c->service, &tc, deadline, &c->session);
         if (err == NIPC_OK) {
             set_state(c, NIPC_CLIENT_READY);
             return NIPC_OK;
@@ -171,12 +188,12 @@ int nipc_client_refresh(nipc_client_t *c)
     switch (before) {
     case NIPC_CLIENT_DISCONNECTED:
     case NIPC_CLIENT_NOT_FOUND:
-        if (try_connect(c, 0) == NIPC_OK)
+        if (try_connect(c, NIPC__NO_DEADLINE) == NIPC_OK)
             c->connect_count++;
         break;
     case NIPC_CLIENT_BROKEN:
         disconnect(c);
-        if (try_connect(c, 0) == NIPC_OK)
+        if (try_connect(c, NIPC__NO_DEADLINE) == NIPC_OK)
             c->reconnect_count++;
         break;
     default: /* READY; AUTH_FAILED and INCOMPATIBLE are sticky until close() */
@@ -243,6 +260,7 @@ void nipc_client_free(nipc_client_t *c)
         return;
     nipc_client_close(c);
     nipc_abort_free(c->abort);
+    free((void *)c->cfg.allowed_server_uids);
     free(c->run_dir);
     free(c->service);
     free(c);
@@ -325,20 +343,28 @@ static nipc_error_t attempt(nipc_client_t *c, const nipc__call_t *call, uint64_t
     return call->decode(call->decode_ctx, &msg);
 }
 
-/* Up to 20 connects 5 ms apart; stops at sticky failures and the deadline. */
+/*
+ * Reconnects on the schedule of service_internal.h: at once, then with
+ * doubling waits; stops at sticky failures, an abort and the deadline.
+ */
 static nipc_error_t reconnect_for_call(nipc_client_t *c, uint64_t deadline)
 {
     nipc_error_t err = NIPC_ERR_NOT_READY;
-    for (int i = 0; i < RECONNECT_ATTEMPTS; i++) {
-        if (i)
-            nipc__sleep_ms(RECONNECT_SPACING_MS);
+    for (int i = 0; i < NIPC__RECONNECT_ATTEMPTS; i++) {
+        uint32_t wait = nipc__reconnect_delay_ms(i);
+        if (wait) {
+            /* No time for another attempt: report the last real failure. */
+            if (nipc__remaining_ms(deadline, wait) < wait)
+                return err;
+            nipc__sleep_ms(wait);
+        }
         if (nipc_abort_is_set(c->abort))
             return NIPC_ERR_ABORTED;
         if (nipc__remaining_ms(deadline, 1) == 0)
             return NIPC_ERR_TIMEOUT;
-        /* A provider that accepts but never answers must not hold the call
-         * past its deadline. */
-        err = try_connect(c, nipc__remaining_ms(deadline, NIPC_HANDSHAKE_TIMEOUT_DEFAULT_MS));
+        /* A provider that accepts but never answers, or offers a region that
+         * never becomes ready, must not hold the call past its deadline. */
+        err = try_connect(c, deadline);
         if (err == NIPC_OK) {
             c->reconnect_count++;
             return NIPC_OK;
@@ -408,14 +434,12 @@ static nipc_error_t grow_and_reconnect(nipc_client_t *c, const nipc__call_t *cal
         break_session(c);
         return NIPC_ERR_OVERFLOW;
     }
-    nipc__sleep_ms(REATTEMPT_DELAY_MS);
     return NIPC_OK;
 }
 
 nipc_error_t nipc__client_renegotiate(nipc_client_t *c, uint64_t deadline)
 {
     break_session(c);
-    nipc__sleep_ms(nipc__remaining_ms(deadline, RETRY_BACKOFF_MS));
     nipc_error_t err = reconnect_for_call(c, deadline);
     if (err != NIPC_OK && get_state(c) != NIPC_CLIENT_AUTH_FAILED &&
         get_state(c) != NIPC_CLIENT_INCOMPATIBLE)
@@ -459,11 +483,10 @@ nipc_error_t nipc__client_call_until(nipc_client_t *c, const nipc__call_t *call,
             break_session(c);
             break;
         }
-        /* At-least-once: reconnect and send the same request (same id) once more. */
+        /* At-least-once: reconnect (at once: a restarted provider is
+         * usually up already) and send the same request (same id) once more. */
         retried = 1;
         break_session(c);
-        uint32_t left = nipc__remaining_ms(deadline, RETRY_BACKOFF_MS);
-        nipc__sleep_ms(left);
         nipc_error_t rerr = reconnect_for_call(c, deadline);
         if (rerr != NIPC_OK) {
             if (rerr == NIPC_ERR_TIMEOUT || rerr == NIPC_ERR_ABORTED)
@@ -473,7 +496,6 @@ nipc_error_t nipc__client_call_until(nipc_client_t *c, const nipc__call_t *call,
                 set_state(c, NIPC_CLIENT_BROKEN);
             break;
         }
-        nipc__sleep_ms(nipc__remaining_ms(deadline, REATTEMPT_DELAY_MS));
     }
     c->error_count++;
     return c->last_error = err;

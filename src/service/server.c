@@ -281,6 +281,9 @@ nipc_error_t nipc__server_create(const char *run_dir, const char *service,
     if (!run_dir || !*run_dir || !out)
         return NIPC_ERR_INVALID_ARGUMENT;
     nipc_server_config_t cfg = config ? *config : (nipc_server_config_t){0};
+    if (cfg.max_request_payload_bytes > NIPC_PAYLOAD_HARD_LIMIT ||
+        cfg.max_response_payload_bytes > NIPC_PAYLOAD_HARD_LIMIT)
+        return NIPC_ERR_INVALID_ARGUMENT; /* no client would accept such a session */
     nipc_server_t *srv = calloc(1, sizeof *srv);
     if (!srv)
         return NIPC_ERR_NO_MEMORY;

@@ -19,6 +19,36 @@ static inline uint32_t nipc__or(uint32_t v, uint32_t def)
 
 /* ------------------------------------------------------------------ client */
 
+/*
+ * Reconnect schedule of a failed call (services.md §4, deliberately
+ * faster: docs/decisions.md). The first reconnect is immediate; each later
+ * attempt waits twice as long as the one before, from 5 ms up to 40 ms, for
+ * at most 8 attempts (195 ms of waiting in all), never past the call's
+ * deadline. Tests derive their recovery bounds from these values.
+ */
+#define NIPC__RECONNECT_ATTEMPTS 8
+#define NIPC__RECONNECT_FIRST_DELAY_MS 5u
+#define NIPC__RECONNECT_MAX_DELAY_MS 40u
+
+/* Wait before reconnect attempt `i` (0-based; attempt 0 does not wait). */
+static inline uint32_t nipc__reconnect_delay_ms(int i)
+{
+    uint32_t d = 0;
+    for (int k = 1; k <= i; k++)
+        d = d ? (d * 2 > NIPC__RECONNECT_MAX_DELAY_MS ? NIPC__RECONNECT_MAX_DELAY_MS : d * 2)
+              : NIPC__RECONNECT_FIRST_DELAY_MS;
+    return d;
+}
+
+/* Waiting time of a whole reconnect-for-call (its attempts come on top). */
+static inline uint32_t nipc__reconnect_window_ms(void)
+{
+    uint32_t sum = 0;
+    for (int i = 0; i < NIPC__RECONNECT_ATTEMPTS; i++)
+        sum += nipc__reconnect_delay_ms(i);
+    return sum;
+}
+
 struct nipc_client {
     char *run_dir;
     char *service;
@@ -67,10 +97,11 @@ nipc_error_t nipc__client_call_until(nipc_client_t *c, const nipc__call_t *call,
 
 /*
  * Lookup splitting (services.md §8): a key does not fit the agreed request
- * but does fit this client's proposal, so disconnect, wait 150 ms and
- * reconnect (up to 20 attempts) to let the server agree to more. OK when
- * READY again (the caller compares the new limits); otherwise the state is
- * BROKEN (or sticky) and the connect error, TIMEOUT or ABORTED is returned.
+ * but does fit this client's proposal, so disconnect and reconnect (the
+ * schedule above, under `deadline`) to let the server agree to more. OK
+ * when READY again (the caller compares the new limits); otherwise the
+ * state is BROKEN (or sticky) and the connect error, TIMEOUT or ABORTED is
+ * returned.
  */
 nipc_error_t nipc__client_renegotiate(nipc_client_t *c, uint64_t deadline);
 

@@ -215,6 +215,16 @@ static uint32_t precreate_shm(nipc__shm_t **regions, const char *run_dir, const 
     return offered;
 }
 
+/* A configured packet size, clamped to what this side can send; 0 = automatic. */
+static uint32_t packet_size_for(const nipc_transport_config_t *cfg, nipc__conn_t *conn)
+{
+    uint32_t want = cfg ? cfg->packet_size : 0;
+    if (!want)
+        return nipc__conn_auto_packet_size(conn);
+    uint32_t most = nipc__conn_max_packet_size(conn);
+    return want < most ? want : most;
+}
+
 static void make_offer(const nipc_transport_config_t *cfg, nipc__conn_t *conn,
                        nipc__server_offer_t *o)
 {
@@ -225,7 +235,7 @@ static void make_offer(const nipc_transport_config_t *cfg, nipc__conn_t *conn,
         or_default(cfg ? cfg->max_request_payload_bytes : 0, NIPC_MAX_PAYLOAD_DEFAULT);
     o->max_response_payload =
         or_default(cfg ? cfg->max_response_payload_bytes : 0, NIPC_MAX_PAYLOAD_DEFAULT);
-    o->packet_size = or_default(cfg ? cfg->packet_size : 0, nipc__conn_auto_packet_size(conn));
+    o->packet_size = packet_size_for(cfg, conn);
     o->auth_token = cfg ? cfg->auth_token : 0;
 }
 
@@ -380,28 +390,54 @@ void nipc_pending_free(nipc_pending_t *p)
 
 /* ---------------------------------------------------------------- client */
 
-static nipc_error_t attach_shm(nipc_session_t *s, const char *run_dir, const char *service,
-                               const nipc_hello_ack_t *ack, uint64_t token, uint32_t window_ms)
+nipc_error_t nipc__check_allow_list(const nipc_transport_config_t *cfg)
 {
-    uint64_t deadline = nipc__now_ms() + window_ms;
+    if (!cfg || !cfg->allowed_uid_count)
+        return NIPC_OK;
+    if (!cfg->allowed_uids)
+        return NIPC_ERR_INVALID_ARGUMENT; /* never read as "no restriction" */
+    return nipc__conn_has_uids ? NIPC_OK : NIPC_ERR_PLATFORM;
+}
+
+static nipc_error_t attach_shm(nipc_session_t *s, const char *run_dir, const char *service,
+                               const nipc_hello_ack_t *ack, uint64_t token, int64_t owner,
+                               uint64_t deadline)
+{
     for (;;) {
         nipc_error_t err = nipc__shm_attach(run_dir, service, ack->session_id,
-                                            ack->selected_profile, token, &s->shm);
+                                            ack->selected_profile, token, owner, &s->shm);
         if (err != NIPC_ERR_SHM_NOT_READY && err != NIPC_ERR_BAD_MAGIC)
             return err;
-        if (nipc__now_ms() >= deadline)
+        uint32_t left = nipc__remaining_ms(deadline, SHM_ATTACH_RETRY_MS);
+        if (left == 0)
             return err;
-        nipc__sleep_ms(SHM_ATTACH_RETRY_MS);
+        nipc__sleep_ms(left);
     }
+}
+
+static uint64_t earlier(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
 }
 
 nipc_error_t nipc_session_connect(const char *run_dir, const char *service,
                                   const nipc_transport_config_t *cfg, nipc_session_t **out)
 {
-    uint64_t deadline = nipc__deadline(
-        or_default(cfg ? cfg->handshake_timeout_ms : 0, NIPC_HANDSHAKE_TIMEOUT_DEFAULT_MS));
+    return nipc__session_connect_until(run_dir, service, cfg, NIPC__NO_DEADLINE, out);
+}
+
+nipc_error_t nipc__session_connect_until(const char *run_dir, const char *service,
+                                         const nipc_transport_config_t *cfg, uint64_t limit,
+                                         nipc_session_t **out)
+{
+    nipc_error_t err = nipc__check_allow_list(cfg);
+    if (err != NIPC_OK)
+        return err;
+    uint64_t deadline = earlier(
+        nipc__deadline(
+            or_default(cfg ? cfg->handshake_timeout_ms : 0, NIPC_HANDSHAKE_TIMEOUT_DEFAULT_MS)),
+        limit);
     nipc__conn_t *conn = NULL;
-    nipc_error_t err;
     /* A busy listener (a burst of clients filled its backlog) makes room as
      * it accepts; wait for that within the handshake deadline, never longer. */
     while ((err = nipc__conn_connect(run_dir, service, &conn)) == NIPC_ERR_BUSY) {
@@ -411,6 +447,14 @@ nipc_error_t nipc_session_connect(const char *run_dir, const char *service,
     }
     if (err != NIPC_OK)
         return err;
+    /* Before the HELLO: it carries the token, a secret for impostors. */
+    int64_t server_uid = -1;
+    err = nipc__conn_verify_server(conn, run_dir, cfg ? cfg->allowed_uids : NULL,
+                                   cfg ? cfg->allowed_uid_count : 0, &server_uid);
+    if (err != NIPC_OK) {
+        nipc__conn_close(conn);
+        return err;
+    }
 
     nipc_hello_t hello = {
         .layout_version = NIPC_LAYOUT_VERSION,
@@ -423,7 +467,7 @@ nipc_error_t nipc_session_connect(const char *run_dir, const char *service,
             or_default(cfg ? cfg->max_response_payload_bytes : 0, NIPC_MAX_PAYLOAD_DEFAULT),
         .max_response_batch_items = or_default(cfg ? cfg->max_response_batch_items : 0, 1),
         .auth_token = cfg ? cfg->auth_token : 0,
-        .packet_size = or_default(cfg ? cfg->packet_size : 0, nipc__conn_auto_packet_size(conn)),
+        .packet_size = packet_size_for(cfg, conn),
     };
 
     uint8_t buf[NIPC__HANDSHAKE_BUF];
@@ -444,6 +488,10 @@ nipc_error_t nipc_session_connect(const char *run_dir, const char *service,
             h.transport_status == NIPC_STATUS_INTERNAL_ERROR)
             err = NIPC_ERR_BUSY;
     }
+    /* The ACK's sizes decide what this side allocates: nothing beyond what
+     * it proposed, nothing absurd. */
+    if (err == NIPC_OK)
+        err = nipc__handshake_check_agreed(&hello, &ack);
     if (err != NIPC_OK) {
         nipc__conn_close(conn);
         return err;
@@ -459,9 +507,10 @@ nipc_error_t nipc_session_connect(const char *run_dir, const char *service,
      * not offer) runs on the baseline, as upstream C does. */
     uint32_t sel = ack.selected_profile;
     if (sel & nipc__shm_profiles & hello.supported_profiles) {
-        err = attach_shm(s, run_dir, service, &ack, hello.auth_token,
-                         or_default(cfg ? cfg->shm_attach_timeout_ms : 0,
-                                    NIPC_SHM_ATTACH_TIMEOUT_DEFAULT_MS));
+        uint32_t window =
+            or_default(cfg ? cfg->shm_attach_timeout_ms : 0, NIPC_SHM_ATTACH_TIMEOUT_DEFAULT_MS);
+        err = attach_shm(s, run_dir, service, &ack, hello.auth_token, server_uid,
+                         earlier(nipc__now_ms() + window, limit));
         if (err != NIPC_OK) {
             session_free(s);
             return err;

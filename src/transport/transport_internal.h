@@ -33,6 +33,28 @@ nipc_error_t nipc__conn_connect(const char *run_dir, const char *service, nipc__
 uint32_t nipc__conn_auto_packet_size(nipc__conn_t *c);
 
 /*
+ * Largest packet this side can send: a configured packet size is clamped
+ * to it (UDS: SO_SNDBUF - 32, above which Linux refuses a record with
+ * EMSGSIZE; Named Pipe: no limit).
+ */
+uint32_t nipc__conn_max_packet_size(nipc__conn_t *c);
+
+/* 1 where peers have uids (POSIX), 0 where an allow-list cannot apply (Windows). */
+extern const int nipc__conn_has_uids;
+
+/*
+ * Client, before the HELLO (which carries the auth token) is sent: refuses
+ * a run dir writable by group or others (INSECURE_DIR) and a server whose
+ * peer uid is not allowed (PEER_REJECTED): one of `allowed[0..count)` when
+ * given, else the run dir's owner, root or this process's own user.
+ * *server_uid receives the server's uid, which the SHM region's owner must
+ * match; -1 where the platform has no uids (Windows: nothing is checked).
+ */
+nipc_error_t nipc__conn_verify_server(nipc__conn_t *c, const char *run_dir,
+                                      const uint32_t *allowed, uint32_t count,
+                                      int64_t *server_uid);
+
+/*
  * Sends one packet made of a[0..alen) then b[0..blen). Waits for room until
  * `deadline` (monotonic ms, NIPC__NO_DEADLINE = none) or abort.
  * Errors: TIMEOUT, ABORTED, DISCONNECTED, IO.
@@ -84,6 +106,9 @@ typedef struct nipc__shm nipc__shm_t;
  */
 extern const int nipc__shm_region_per_profile;
 
+/* Largest SHM area a client accepts: a whole message of the hard limit. */
+#define NIPC__SHM_AREA_MAX (((uint64_t)NIPC_HEADER_SIZE + NIPC_PAYLOAD_HARD_LIMIT + 63u) & ~(uint64_t)63u)
+
 /* SHM profile bits this platform implements. */
 extern const uint32_t nipc__shm_profiles;
 
@@ -98,14 +123,17 @@ nipc_error_t nipc__shm_create(const char *run_dir, const char *service, uint64_t
                               uint32_t response_capacity, nipc__shm_t **out);
 
 /*
- * Client: attaches the region named by the HELLO_ACK. Errors, retryable:
- * SHM_NOT_READY, BAD_MAGIC; final: BAD_VERSION, BAD_HEADER_LEN,
- * SHM_BAD_SIZE, SHM_BAD_PROFILE, SHM_ALLOC (cannot map), NO_MEMORY. The
- * session layer returns these from connect unchanged, and Level 2 reads
- * exactly this set as "attach failed: reconnect without SHM".
+ * Client: attaches the region named by the HELLO_ACK. A region file not
+ * owned by `owner_uid` (the verified server's uid; -1: no check) is
+ * PEER_REJECTED: someone else planted it. Errors, retryable: SHM_NOT_READY,
+ * BAD_MAGIC; final: BAD_VERSION, BAD_HEADER_LEN, SHM_BAD_SIZE (also an area
+ * above NIPC_PAYLOAD_HARD_LIMIT), SHM_BAD_PROFILE, SHM_ALLOC (cannot map),
+ * NO_MEMORY. The session layer returns these from connect unchanged, and
+ * Level 2 reads exactly this set as "attach failed: reconnect without SHM".
  */
 nipc_error_t nipc__shm_attach(const char *run_dir, const char *service, uint64_t session_id,
-                              uint32_t profile, uint64_t auth_token, nipc__shm_t **out);
+                              uint32_t profile, uint64_t auth_token, int64_t owner_uid,
+                              nipc__shm_t **out);
 
 uint32_t nipc__shm_request_capacity(const nipc__shm_t *s);
 uint32_t nipc__shm_response_capacity(const nipc__shm_t *s);
@@ -144,6 +172,20 @@ typedef enum nipc__region_state {
 nipc__region_state_t nipc__shm_region_state(const char *run_dir, const char *name);
 
 /* ------------------------------------------------------------- session glue */
+
+/*
+ * nipc_session_connect() with an absolute deadline (monotonic ms,
+ * NIPC__NO_DEADLINE = none) that also bounds the SHM attach retries, for
+ * Level 2 calls whose timeout covers their reconnects. The configured
+ * handshake and attach windows still apply within it.
+ */
+nipc_error_t nipc__session_connect_until(const char *run_dir, const char *service,
+                                         const nipc_transport_config_t *config, uint64_t deadline,
+                                         nipc_session_t **out);
+
+/* A uid allow-list of a configuration: INVALID_ARGUMENT for a count without
+ * a list; PLATFORM where uids do not exist (Windows). */
+nipc_error_t nipc__check_allow_list(const nipc_transport_config_t *config);
 
 /*
  * Wraps an accepted connection as a pending one (the listener's names are

@@ -383,11 +383,15 @@ static nipc_error_t check_header(const uint8_t *b, size_t size)
     /* 64-bit sums of u32 values cannot wrap. */
     if (req_off + req_cap > size || resp_off + resp_cap > size || resp_off + resp_cap > UINT32_MAX)
         return NIPC_ERR_SHM_BAD_SIZE;
+    /* Receive buffers are sized from the areas: nothing absurd. */
+    if (req_cap > NIPC__SHM_AREA_MAX || resp_cap > NIPC__SHM_AREA_MAX)
+        return NIPC_ERR_SHM_BAD_SIZE;
     return NIPC_OK;
 }
 
 nipc_error_t nipc__shm_attach(const char *run_dir, const char *service, uint64_t session_id,
-                              uint32_t profile, uint64_t auth_token, nipc__shm_t **out)
+                              uint32_t profile, uint64_t auth_token, int64_t owner_uid,
+                              nipc__shm_t **out)
 {
     (void)profile;
     (void)auth_token;
@@ -403,6 +407,11 @@ nipc_error_t nipc__shm_attach(const char *run_dir, const char *service, uint64_t
         int e = errno;
         close(fd);
         return nipc__os_fail(NIPC_ERR_SHM_NOT_READY, e);
+    }
+    /* The region must be the verified server's, not one planted beside it. */
+    if (owner_uid >= 0 && (int64_t)st.st_uid != owner_uid) {
+        close(fd);
+        return nipc__os_fail(NIPC_ERR_PEER_REJECTED, EPERM);
     }
     if (!S_ISREG(st.st_mode) || st.st_size < (off_t)SHM_HEADER_LEN || st.st_size > UINT32_MAX) {
         close(fd);

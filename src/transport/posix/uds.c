@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,8 +98,9 @@ nipc_error_t nipc__conn_connect(const char *run_dir, const char *service, nipc__
     if (err != NIPC_OK)
         return err;
     /* Non-blocking: a blocking connect() to a live listener whose backlog is
-     * full sleeps until it accepts, with no deadline (Linux). All later I/O
-     * uses MSG_DONTWAIT and poll() anyway. */
+     * full sleeps until it accepts, with no deadline (Linux). conn_wrap()
+     * then makes the socket blocking with the short kernel timeouts
+     * described at the top. */
     int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return nipc__os_fail(NIPC_ERR_IO, errno);
@@ -117,6 +117,13 @@ nipc_error_t nipc__conn_connect(const char *run_dir, const char *service, nipc__
     }
     *out = conn_wrap(fd);
     return *out ? NIPC_OK : NIPC_ERR_NO_MEMORY;
+}
+
+const int nipc__conn_has_uids = 1;
+
+uint32_t nipc__conn_max_packet_size(nipc__conn_t *c)
+{
+    return nipc__conn_auto_packet_size(c);
 }
 
 uint32_t nipc__conn_auto_packet_size(nipc__conn_t *c)
@@ -284,6 +291,44 @@ int nipc__conn_peer_gone(nipc__conn_t *c)
     return 0;
 }
 
+/* Whoever can write into the run dir can put a socket or region of theirs there. */
+static int writable_by_others(const struct stat *st)
+{
+    return (st->st_mode & (S_IWGRP | S_IWOTH)) != 0;
+}
+
+static int uid_listed(uint32_t uid, const uint32_t *list, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++)
+        if (list[i] == uid)
+            return 1;
+    return 0;
+}
+
+nipc_error_t nipc__conn_verify_server(nipc__conn_t *c, const char *run_dir,
+                                      const uint32_t *allowed, uint32_t count,
+                                      int64_t *server_uid)
+{
+    struct stat st;
+    if (stat(run_dir, &st) != 0)
+        return nipc__os_fail(NIPC_ERR_NOT_FOUND, errno);
+    if (writable_by_others(&st))
+        return nipc__os_fail(NIPC_ERR_INSECURE_DIR, EPERM);
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+        return nipc__os_fail(NIPC_ERR_IO, errno);
+    uint32_t uid = (uint32_t)cred.uid;
+    /* By default: the owner of the run dir (the provider's user), root, or
+     * ourselves (a process of our own user could do anything to us anyway). */
+    int ok = count ? uid_listed(uid, allowed, count)
+                   : uid == (uint32_t)st.st_uid || uid == 0 || uid == (uint32_t)geteuid();
+    if (!ok)
+        return nipc__os_fail(NIPC_ERR_PEER_REJECTED, EPERM);
+    *server_uid = uid;
+    return NIPC_OK;
+}
+
 void nipc__conn_close(nipc__conn_t *c)
 {
     if (!c)
@@ -294,9 +339,6 @@ void nipc__conn_close(nipc__conn_t *c)
 
 /* --------------------------------------------------------------- listener */
 
-/* umask is process-wide: serialise our own binds so the 0177 window is ours. */
-static pthread_mutex_t umask_lock = PTHREAD_MUTEX_INITIALIZER;
-
 static nipc_error_t check_run_dir(const char *run_dir)
 {
     struct stat st;
@@ -305,9 +347,37 @@ static nipc_error_t check_run_dir(const char *run_dir)
     if (!S_ISDIR(st.st_mode))
         return nipc__os_fail(NIPC_ERR_NOT_FOUND, ENOTDIR);
     /* Anyone who can write the run dir can replace our socket or SHM files. */
-    if (st.st_uid != geteuid() || (st.st_mode & S_IWOTH))
+    if (st.st_uid != geteuid() || writable_by_others(&st))
         return nipc__os_fail(NIPC_ERR_INSECURE_DIR, EPERM);
     return NIPC_OK;
+}
+
+/*
+ * Binds the listening socket so its file is 0600, without touching the
+ * process umask (another thread of the host may be creating files). Linux
+ * creates the file with the socket inode's mode minus the umask, so a
+ * fchmod() of the socket before bind() sets it; the umask can then only
+ * remove bits, never add any, and a chmod() after bind() restores 0600 if
+ * it did (a too strict mode for a moment, never a too open one). Where
+ * fchmod() of a socket is refused (not Linux), bind() uses the umask and
+ * the chmod() follows at once.
+ */
+static nipc_error_t bind_private(int fd, const struct sockaddr_un *sa, socklen_t salen)
+{
+    (void)fchmod(fd, 0600);
+    if (bind(fd, (const struct sockaddr *)sa, salen) != 0) {
+        /* Another server won the race between our probe and bind. */
+        int e = errno;
+        return nipc__os_fail(e == EADDRINUSE ? NIPC_ERR_ADDRESS_IN_USE : NIPC_ERR_IO, e);
+    }
+    struct stat st;
+    if (lstat(sa->sun_path, &st) == 0 && (st.st_mode & 07777) == 0600)
+        return NIPC_OK;
+    if (chmod(sa->sun_path, 0600) == 0)
+        return NIPC_OK;
+    int e = errno;
+    unlink(sa->sun_path);
+    return nipc__os_fail(NIPC_ERR_IO, e);
 }
 
 /*
@@ -352,7 +422,9 @@ nipc_error_t nipc_listener_create(const char *run_dir, const char *service,
     nipc_error_t err = socket_path(run_dir, service, &sa, &salen);
     if (err != NIPC_OK)
         return err;
-    err = check_run_dir(run_dir);
+    err = nipc__check_allow_list(config);
+    if (err == NIPC_OK)
+        err = check_run_dir(run_dir);
     if (err != NIPC_OK)
         return err;
 
@@ -363,7 +435,7 @@ nipc_error_t nipc_listener_create(const char *run_dir, const char *service,
     l->run_dir = strdup(run_dir);
     l->service = strdup(service);
     uint32_t nuid = config ? config->allowed_uid_count : 0;
-    if (nuid && config->allowed_uids) {
+    if (nuid) {
         uint32_t *uids = malloc(nuid * sizeof *uids);
         if (uids)
             memcpy(uids, config->allowed_uids, nuid * sizeof *uids);
@@ -391,17 +463,9 @@ nipc_error_t nipc_listener_create(const char *run_dir, const char *service,
         err = nipc__os_fail(NIPC_ERR_IO, errno);
         goto fail;
     }
-    pthread_mutex_lock(&umask_lock);
-    mode_t old = umask(0177);
-    int rc = bind(l->fd, (struct sockaddr *)&sa, salen);
-    int e = errno;
-    umask(old);
-    pthread_mutex_unlock(&umask_lock);
-    if (rc != 0) {
-        /* Another server won the race between our probe and bind. */
-        err = nipc__os_fail(e == EADDRINUSE ? NIPC_ERR_ADDRESS_IN_USE : NIPC_ERR_IO, e);
+    err = bind_private(l->fd, &sa, salen);
+    if (err != NIPC_OK)
         goto fail;
-    }
     memcpy(l->path, sa.sun_path, sizeof l->path);
     int backlog = config && config->backlog > 0 ? config->backlog : NIPC_BACKLOG_DEFAULT;
     if (listen(l->fd, backlog) != 0) {
@@ -429,10 +493,7 @@ static int uid_allowed(const nipc_listener_t *l, int fd)
     socklen_t len = sizeof cred;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
         return 0;
-    for (uint32_t i = 0; i < l->allowed_uid_count; i++)
-        if (l->allowed_uids[i] == (uint32_t)cred.uid)
-            return 1;
-    return 0;
+    return uid_listed((uint32_t)cred.uid, l->allowed_uids, l->allowed_uid_count);
 }
 
 nipc_error_t nipc_listener_accept(nipc_listener_t *l, uint32_t timeout_ms, nipc_pending_t **out)

@@ -193,6 +193,28 @@ uint32_t nipc__conn_auto_packet_size(nipc__conn_t *c)
     return PIPE_AUTO_PACKET;
 }
 
+const int nipc__conn_has_uids = 0;
+
+uint32_t nipc__conn_max_packet_size(nipc__conn_t *c)
+{
+    (void)c;
+    return UINT32_MAX; /* message-mode pipes take messages beyond their buffer */
+}
+
+nipc_error_t nipc__conn_verify_server(nipc__conn_t *c, const char *run_dir,
+                                      const uint32_t *allowed, uint32_t count,
+                                      int64_t *server_uid)
+{
+    /* Pipe names carry no directory, and an allow-list was refused when
+     * the configuration was checked (nipc__check_allow_list()). */
+    (void)c;
+    (void)run_dir;
+    (void)allowed;
+    (void)count;
+    *server_uid = -1;
+    return NIPC_OK;
+}
+
 nipc_error_t nipc__conn_reserve(nipc__conn_t *c, size_t max_packet)
 {
     if (max_packet <= c->buf_cap)
@@ -413,10 +435,13 @@ static void slot_close(struct pipe_slot *slot)
 nipc_error_t nipc_listener_create(const char *run_dir, const char *service,
                                   const nipc_transport_config_t *config, nipc_listener_t **out)
 {
+    nipc_error_t err = nipc__check_allow_list(config);
+    if (err != NIPC_OK)
+        return err;
     struct nipc_listener *l = calloc(1, sizeof *l);
     if (!l)
         return NIPC_ERR_NO_MEMORY;
-    nipc_error_t err = pipe_name_w(run_dir, service, l->name);
+    err = pipe_name_w(run_dir, service, l->name);
     if (err != NIPC_OK) {
         free(l);
         return err;

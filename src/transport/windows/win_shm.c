@@ -315,6 +315,9 @@ static nipc_error_t check_header(const uint8_t *b, size_t mapped, uint32_t profi
     /* Beyond upstream: the areas must lie inside what we mapped. */
     if (req_off + req_cap > mapped || resp_off + resp_cap > mapped)
         return NIPC_ERR_SHM_BAD_SIZE;
+    /* Receive buffers are sized from the areas: nothing absurd. */
+    if (req_cap > NIPC__SHM_AREA_MAX || resp_cap > NIPC__SHM_AREA_MAX)
+        return NIPC_ERR_SHM_BAD_SIZE;
     return NIPC_OK;
 }
 
@@ -330,8 +333,10 @@ static nipc_error_t open_event(const char *run_dir, const char *service, uint64_
 }
 
 nipc_error_t nipc__shm_attach(const char *run_dir, const char *service, uint64_t session_id,
-                              uint32_t profile, uint64_t auth_token, nipc__shm_t **out)
+                              uint32_t profile, uint64_t auth_token, int64_t owner_uid,
+                              nipc__shm_t **out)
 {
+    (void)owner_uid; /* kernel objects named by the token: no owner to compare */
     if (profile != NIPC_PROFILE_SHM_HYBRID && profile != NIPC_PROFILE_SHM_BUSYWAIT)
         return NIPC_ERR_SHM_BAD_PROFILE;
     wchar_t name[NIPC__SHM_NAME_MAX + 1];
