@@ -406,7 +406,10 @@ static int raw_peer(const char *run, int argc, char **argv)
         .max_response_payload_bytes = 4096,
         .handshake_timeout_ms = 2000,
     };
+    /* first=fakeshm|badshm: connection number fake_at (default 0, the first)
+     * gets a HELLO_ACK selecting SHM it never created (badshm: a bad region). */
     const char *first = opt_str(argc, argv, "first", "normal");
+    int fake_at = (int)opt_u32(argc, argv, "fake_at", 0);
     nipc_listener_t *l = NULL;
     nipc_error_t err = nipc_listener_create(run, SP_SERVICE, &cfg, &l);
     if (err != NIPC_OK) {
@@ -427,7 +430,7 @@ static int raw_peer(const char *run, int argc, char **argv)
         nipc_pending_t *p = NULL;
         if (nipc_listener_accept(l, 100, &p) != NIPC_OK)
             continue;
-        if (connections++ == 0 && strcmp(first, "normal") != 0) {
+        if (connections++ == fake_at && strcmp(first, "normal") != 0) {
             fake_shm_handshake(p, run, strcmp(first, "badshm") == 0);
             continue;
         }

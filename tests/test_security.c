@@ -3,15 +3,20 @@
  * checks behind them are in test_transport_posix.c):
  *
  *  - a managed server of every kind refuses a run dir that is writable by
- *    others or owned by another user (INSECURE_DIR), and accepts a
- *    group-writable one;
+ *    group or others or owned by another user (INSECURE_DIR);
  *  - the socket and the SHM region files a server creates are 0600 under
  *    any umask;
  *  - service names are validated by every entry point that takes one;
  *  - the auth token: equal tokens are admitted, a token differing in any
  *    single byte is refused (AUTH_FAILED, sticky);
  *  - the uid allow-list: a list holding our uid among others admits us, a
- *    list without it refuses us before any byte is read;
+ *    list without it refuses us before any byte is read; a count without a
+ *    list is INVALID_ARGUMENT, and any list on Windows is PLATFORM;
+ *  - the library never changes the process umask (counted through a
+ *    wrapped umask()), whatever the umask the socket is 0600;
+ *  - a client refuses a run dir writable by group or others, a server whose
+ *    uid is not allowed (by default: the run dir's owner, root, itself) and
+ *    an SHM region owned by anyone but the server it talks to;
  *  - paths too long for the platform are refused (PATH_TOO_LONG).
  * Servers run in this process: the properties are about the endpoint, not
  * about a peer.
@@ -19,7 +24,12 @@
 #include "test.h"
 
 #ifndef _WIN32
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #endif
 
@@ -27,6 +37,7 @@
 #include "netipc/service.h"
 #include "netipc/transport.h"
 #include "support.h"
+#include "transport/transport_internal.h"
 
 #define SVC "sec"
 #define SHM_BOTH (NIPC_PROFILE_BASELINE | NIPC_PROFILE_SHM_HYBRID)
@@ -374,12 +385,279 @@ static void uid_allow_list(void)
 #endif
 }
 
+/* ----------------------------------------------------------- umask */
+
+#ifndef _WIN32
+/* Linked with --wrap=umask (tests/CMakeLists.txt): every umask() call of the
+ * library lands here; the test sets its own through __real_umask(). */
+mode_t __real_umask(mode_t mask);
+mode_t __wrap_umask(mode_t mask);
+static atomic_int umask_calls;
+mode_t __wrap_umask(mode_t mask)
+{
+    atomic_fetch_add(&umask_calls, 1);
+    return __real_umask(mask);
+}
+#endif
+
+/* A host's other threads create files while a server starts: the library
+ * must never change the process-wide umask under them, and its socket is
+ * 0600 whatever the umask is. */
+static void socket_mode_without_umask(void)
+{
+#ifndef _WIN32
+    char run[512];
+    REQUIRE(t_mkdtemp(run, sizeof run));
+    static const mode_t masks[] = {0, 022, 077, 0277, 0177};
+    mode_t old = __real_umask(022);
+    atomic_store(&umask_calls, 0);
+    for (size_t i = 0; i < sizeof masks / sizeof masks[0]; i++) {
+        __real_umask(masks[i]);
+        for (int kind = 0; kind < KINDS; kind++) {
+            nipc_server_t *s = NULL;
+            CHECK_OK(create_kind(kind, run, SVC, NULL, &s));
+            char p[700];
+            struct stat sb;
+            snprintf(p, sizeof p, "%s/%s.sock", run, SVC);
+            CHECK(stat(p, &sb) == 0 && S_ISSOCK(sb.st_mode));
+            CHECK_EQ_U64(sb.st_mode & 07777, 0600);
+            nipc_server_destroy(s);
+        }
+    }
+    CHECK_EQ_U64(atomic_load(&umask_calls), 0);
+    __real_umask(old);
+    t_rmtree(run);
+#else
+    T_SKIP("no umask on Windows");
+#endif
+}
+
+/* ------------------------------------------------------- client checks */
+
+#ifndef _WIN32
+static nipc_client_t *refreshed_client(const char *run, const nipc_client_config_t *cfg)
+{
+    nipc_client_t *c = NULL;
+    if (nipc_client_create(run, SVC, cfg, &c) != NIPC_OK)
+        return NULL;
+    nipc_client_refresh(c);
+    return c;
+}
+
+static nipc_error_t last_error_of(const nipc_client_t *c)
+{
+    nipc_client_status_t st;
+    nipc_client_status(c, &st);
+    return st.last_error;
+}
+
+/*
+ * A listening socket whose credentials are another user's: bound by this
+ * (root) process, then listen() from a child that dropped to uid 65534
+ * (SO_PEERCRED reports the listener's credentials at listen() time). The
+ * child accepts and keeps connections until killed.
+ */
+static pid_t foreign_listener(const char *run)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int n = snprintf(sa.sun_path, sizeof sa.sun_path, "%s/%s.sock", run, SVC);
+    if (n < 0 || (size_t)n >= sizeof sa.sun_path)
+        return -1;
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        return -1;
+    }
+    int ready[2];
+    if (pipe(ready) != 0) {
+        close(fd);
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(ready[0]);
+        if (setgid(65534) != 0 || setuid(65534) != 0 || listen(fd, 4) != 0)
+            _exit(3);
+        if (write(ready[1], "L", 1) != 1) /* listening: the parent may connect */
+            _exit(3);
+        for (;;) {
+            int c = accept(fd, NULL, NULL);
+            (void)c; /* kept open: the client decides before it sends anything */
+        }
+    }
+    close(ready[1]);
+    char byte;
+    ssize_t got = pid > 0 ? read(ready[0], &byte, 1) : 0;
+    close(ready[0]);
+    close(fd);
+    if (pid > 0 && got != 1) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    return pid;
+}
+#endif
+
+static void client_checks_run_dir_and_server(void)
+{
+#ifndef _WIN32
+    char base[512], run[600];
+    REQUIRE(t_mkdtemp(base, sizeof base));
+    snprintf(run, sizeof run, "%s/run", base);
+    REQUIRE(mkdir(run, 0700) == 0);
+    nipc_server_config_t scfg = {.supported_profiles = SHM_BOTH};
+    nipc_server_t *srv = NULL;
+    REQUIRE(nipc_server_create_increment(run, SVC, &scfg, t_increment_handler, NULL, &srv) ==
+            NIPC_OK);
+    REQUIRE(nipc_server_start(srv) == NIPC_OK);
+
+    /* The run dir became writable by others after the server started. */
+    static const mode_t open_modes[] = {0770, 0730, 0707, 01777};
+    for (size_t i = 0; i < sizeof open_modes / sizeof open_modes[0]; i++) {
+        CHECK(chmod(run, open_modes[i]) == 0);
+        nipc_client_t *c = refreshed_client(run, NULL);
+        CHECK(c && !nipc_client_ready(c));
+        CHECK_ERR(last_error_of(c), NIPC_ERR_INSECURE_DIR);
+        nipc_client_free(c);
+    }
+    CHECK(chmod(run, 0750) == 0);
+
+    /* Who the server may be: by default its uid is the run dir's owner
+     * (and ours), so it is admitted; a list without it refuses it. */
+    uint32_t me = (uint32_t)geteuid();
+    uint32_t others[2] = {me + 4242u, me ^ 0x40000000u};
+    uint32_t with_me[3] = {others[0], me, others[1]};
+    for (int shm = 0; shm < 2; shm++) {
+        nipc_client_config_t cc = {.supported_profiles = shm ? SHM_BOTH : NIPC_PROFILE_BASELINE};
+        nipc_client_t *c = refreshed_client(run, &cc);
+        CHECK(c && nipc_client_ready(c));
+        nipc_client_free(c);
+        cc.allowed_server_uids = others;
+        cc.allowed_server_uid_count = 2;
+        c = refreshed_client(run, &cc);
+        CHECK(c && !nipc_client_ready(c));
+        CHECK_ERR(last_error_of(c), NIPC_ERR_PEER_REJECTED);
+        nipc_client_free(c);
+        cc.allowed_server_uids = with_me;
+        cc.allowed_server_uid_count = 3;
+        c = refreshed_client(run, &cc);
+        CHECK(c && nipc_client_ready(c));
+        nipc_client_free(c);
+    }
+    nipc_server_destroy(srv);
+
+    /* A server running as another user (root can arrange one): refused by
+     * default before the HELLO (and its token) is sent. */
+    if (geteuid() == 0) {
+        pid_t pid = foreign_listener(run);
+        CHECK(pid > 0);
+        if (pid > 0) {
+            nipc_client_t *c = refreshed_client(run, NULL);
+            CHECK(c && !nipc_client_ready(c));
+            CHECK_ERR(last_error_of(c), NIPC_ERR_PEER_REJECTED);
+            nipc_client_free(c);
+            uint32_t nobody = 65534;
+            nipc_transport_config_t tc = {.allowed_uids = &nobody,
+                                          .allowed_uid_count = 1,
+                                          .handshake_timeout_ms = 300};
+            nipc_session_t *s = NULL;
+            /* Listed: admitted, and then the silent fake times out. */
+            CHECK_ERR(nipc_session_connect(run, SVC, &tc, &s), NIPC_ERR_TIMEOUT);
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+        }
+        char p[700];
+        snprintf(p, sizeof p, "%s/%s.sock", run, SVC);
+        unlink(p);
+    }
+    CHECK_EQ_U64(t_dir_entries(run), 0);
+    t_rmtree(base);
+#else
+    T_SKIP("run dirs and uids are POSIX");
+#endif
+}
+
+/* A region planted by another user where the server's should be: refused
+ * (PEER_REJECTED), not attached. Needs root to own a file as someone else. */
+static void client_refuses_foreign_region(void)
+{
+#ifndef _WIN32
+    if (geteuid() != 0)
+        T_SKIP("needs root to create a file owned by another user");
+    char run[512];
+    REQUIRE(t_mkdtemp(run, sizeof run));
+    /* A real region for session 7, owned by nobody. */
+    char p[700];
+    snprintf(p, sizeof p, "%s/%s-%016llx.ipcshm", run, SVC, 7ull);
+    nipc__shm_t *region = NULL;
+    REQUIRE(nipc__shm_create(run, SVC, 7, NIPC_PROFILE_SHM_HYBRID, 0, 1088, 1088, &region) ==
+            NIPC_OK);
+    CHECK(chown(p, 65534, 65534) == 0);
+    nipc__shm_t *got = NULL;
+    CHECK_ERR(nipc__shm_attach(run, SVC, 7, NIPC_PROFILE_SHM_HYBRID, 0, (int64_t)geteuid(), &got),
+              NIPC_ERR_PEER_REJECTED);
+    CHECK(got == NULL);
+    CHECK_OK(nipc__shm_attach(run, SVC, 7, NIPC_PROFILE_SHM_HYBRID, 0, 65534, &got));
+    nipc__shm_close(got);
+    nipc__shm_close(region);
+    CHECK_EQ_U64(t_dir_entries(run), 0);
+    t_rmtree(run);
+#else
+    T_SKIP("region files are POSIX");
+#endif
+}
+
+/* An allow-list is a restriction: never silently dropped. */
+static void allow_list_rules(void)
+{
+    char run[512];
+    REQUIRE(t_mkdtemp(run, sizeof run));
+    nipc_server_config_t scfg = {.allowed_uid_count = 2}; /* a count, no list */
+    nipc_server_t *srv = NULL;
+    for (int kind = 0; kind < KINDS; kind++)
+        CHECK_ERR(create_kind(kind, run, SVC, &scfg, &srv), NIPC_ERR_INVALID_ARGUMENT);
+    nipc_client_config_t ccfg = {.allowed_server_uid_count = 1};
+    nipc_client_t *c = NULL;
+    CHECK_ERR(nipc_client_create(run, SVC, &ccfg, &c), NIPC_ERR_INVALID_ARGUMENT);
+    nipc_cgroups_cache_t *cache = NULL;
+    CHECK_ERR(nipc_cgroups_cache_create(run, SVC, &ccfg, &cache), NIPC_ERR_INVALID_ARGUMENT);
+    nipc_transport_config_t tc = {.allowed_uid_count = 1};
+    nipc_listener_t *l = NULL;
+    CHECK_ERR(nipc_listener_create(run, SVC, &tc, &l), NIPC_ERR_INVALID_ARGUMENT);
+    nipc_session_t *s = NULL;
+    CHECK_ERR(nipc_session_connect(run, SVC, &tc, &s), NIPC_ERR_INVALID_ARGUMENT);
+
+    uint32_t uid = 1000;
+    scfg.allowed_uids = &uid;
+    ccfg.allowed_server_uids = &uid;
+    tc.allowed_uids = &uid;
+#ifdef _WIN32
+    /* No uids on Windows: refused with a reason, never ignored. */
+    for (int kind = 0; kind < KINDS; kind++)
+        CHECK_ERR(create_kind(kind, run, SVC, &scfg, &srv), NIPC_ERR_PLATFORM);
+    CHECK_ERR(nipc_client_create(run, SVC, &ccfg, &c), NIPC_ERR_PLATFORM);
+    CHECK_ERR(nipc_listener_create(run, SVC, &tc, &l), NIPC_ERR_PLATFORM);
+    CHECK_ERR(nipc_session_connect(run, SVC, &tc, &s), NIPC_ERR_PLATFORM);
+#else
+    scfg.allowed_uid_count = 1;
+    CHECK_OK(create_kind(0, run, SVC, &scfg, &srv));
+    nipc_server_destroy(srv);
+    CHECK_OK(nipc_client_create(run, SVC, &ccfg, &c));
+    nipc_client_free(c);
+#endif
+    CHECK_EQ_U64(t_dir_entries(run), 0);
+    t_rmtree(run);
+}
+
 int main(int argc, char **argv)
 {
     t_init(argc, argv);
     static const t_case_t cases[] = {
         T_CASE(level2_run_dir_checks), T_CASE(level2_file_modes), T_CASE(service_names_everywhere),
         T_CASE(path_too_long),         T_CASE(auth_token),        T_CASE(uid_allow_list),
+        T_CASE(socket_mode_without_umask), T_CASE(client_checks_run_dir_and_server),
+        T_CASE(client_refuses_foreign_region), T_CASE(allow_list_rules),
     };
     return t_run(cases, sizeof cases / sizeof cases[0], argc, argv);
 }

@@ -613,6 +613,48 @@ static void uds_packet_size_sndbuf(void)
     fx_close(&f);
 }
 
+/* A configured packet size above what the socket can send is clamped to
+ * SO_SNDBUF - 32 on both sides: a configuration cannot bring EMSGSIZE back. */
+static void uds_packet_size_configured_clamped(void)
+{
+    fixture_t f;
+    REQUIRE(fx_open(&f));
+    int sp[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == 0);
+    int sndbuf = 0;
+    socklen_t sl = sizeof sndbuf;
+    CHECK(getsockopt(sp[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl) == 0);
+    close(sp[0]);
+    close(sp[1]);
+    uint32_t limit = (uint32_t)sndbuf - 32;
+    static const uint32_t wanted[] = {8u << 20, 0xffffffffu};
+    for (size_t w = 0; w < sizeof wanted / sizeof wanted[0]; w++) {
+        nipc_transport_config_t cfg = {.max_request_payload_bytes = 1u << 20,
+                                       .max_response_payload_bytes = 1u << 20,
+                                       .packet_size = wanted[w]};
+        nipc_listener_t *l = NULL;
+        CHECK_OK(nipc_listener_create(f.run, SVC, &cfg, &l));
+        echo_server_t e;
+        REQUIRE(l && echo_start(&e, l, &cfg, 1, 1));
+        nipc_session_t *s = NULL;
+        CHECK_OK(nipc_session_connect(f.run, SVC, &cfg, &s));
+        size_t len = 1u << 20; /* one packet if the clamp were missing: EMSGSIZE */
+        uint8_t *big = malloc(len);
+        REQUIRE(big);
+        if (s) {
+            CHECK_EQ_U64(nipc_session_info(s)->packet_size, limit);
+            CHECK(client_echo(s, 1, big, len));
+            nipc_session_close(s);
+        }
+        pthread_join(e.th, NULL);
+        CHECK_EQ_U64(e.failures, 0);
+        CHECK_EQ_U64(e.served, 1);
+        nipc_listener_free(l);
+        free(big);
+    }
+    fx_close(&f);
+}
+
 static void uds_peer_allow_list(void)
 {
     fixture_t f;
@@ -1962,7 +2004,7 @@ int main(int argc, char **argv)
         T_CASE(uds_endpoint_file),        T_CASE(uds_run_dir_checks),
         T_CASE(uds_service_names),        T_CASE(uds_stale_recovery),
         T_CASE(uds_full_backlog),         T_CASE(uds_fd_exhaustion),
-        T_CASE(uds_packet_size_sndbuf),   T_CASE(uds_peer_allow_list),
+        T_CASE(uds_packet_size_sndbuf), T_CASE(uds_packet_size_configured_clamped),   T_CASE(uds_peer_allow_list),
         T_CASE(hostile_client_handshake), T_CASE(hostile_client_frames),
         T_CASE(hostile_server_handshake), T_CASE(hostile_server_frames),
         T_CASE(hostile_peer_dies_mid_chunk),

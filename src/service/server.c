@@ -5,7 +5,8 @@
  * silent or slow client never blocks the accept loop or other sessions.
  * Beyond the session limit a client gets a clean rejection (HELLO_ACK with
  * INTERNAL_ERROR) from a short-lived rejecter thread instead of an
- * accepted-then-closed session.
+ * accepted-then-closed session; when every rejecter is busy too, new clients
+ * wait in the listen backlog (within their own deadline) instead.
  *
  * Per session, one request at a time: receive (100 ms slices so a stop is
  * noticed), dispatch to the method's handler, answer; the reaction to every
@@ -235,10 +236,19 @@ static void accept_main(void *arg)
 {
     nipc_server_t *srv = arg;
     while (!atomic_load(&srv->stopping)) {
-        nipc_pending_t *p = NULL;
-        nipc_error_t err = nipc_listener_accept(srv->listener, SLICE_MS, &p);
         reap(srv->sessions, srv->max_sessions);
         reap(srv->rejecters, MAX_REJECTERS);
+        if (!free_slot(srv->sessions, srv->max_sessions) &&
+            !free_slot(srv->rejecters, MAX_REJECTERS)) {
+            /* Neither a session nor a rejection can start: leave new
+             * clients queued (listen backlog, then their connect retries)
+             * until a slot frees or their own deadline passes, rather than
+             * accept and close them without a word. */
+            nipc__sleep_ms(ACCEPT_BACKOFF_MS);
+            continue;
+        }
+        nipc_pending_t *p = NULL;
+        nipc_error_t err = nipc_listener_accept(srv->listener, SLICE_MS, &p);
         if (err == NIPC_ERR_TIMEOUT)
             continue;
         if (err == NIPC_ERR_PEER_REJECTED) {
@@ -263,11 +273,12 @@ static void accept_main(void *arg)
             continue;
         }
         atomic_fetch_add(&srv->rejected, 1);
-        w = free_slot(srv->rejecters, MAX_REJECTERS);
+        w = free_slot(srv->rejecters, MAX_REJECTERS); /* one is free: checked above */
         if (!w || !start_worker(w, srv, p, sid, reject_main)) {
             if (w)
                 w->thread = NULL;
-            nipc_pending_free(p); /* rejecters busy too: close without a word */
+            nipc_pending_free(p); /* no thread for it (out of memory): nothing else to do */
+            nipc__sleep_ms(ACCEPT_BACKOFF_MS);
         }
     }
 }
