@@ -1,6 +1,7 @@
 # netipc top-level commands. Everything builds out of tree under build/.
 #   make demo    build and show the library doing its job
 #   make test    install build dependencies, build with gcc and clang, run every test
+#   make test-load  chaos, stress and service suites with every core busy, 3 runs in a row
 #   make bench   full benchmark suite and report (docs/benchmarks.md)
 #   make clean   remove build/
 
@@ -8,7 +9,7 @@ JOBS ?= 2
 BUILD ?= build
 CMAKE_GEN ?= -G "Unix Makefiles"
 
-.PHONY: all demo test test-gcc test-clang test-fuzz test-install bench bench-quick clean deps fuzz-long
+.PHONY: all demo test test-load test-gcc test-clang test-fuzz test-install bench bench-quick clean deps fuzz-long
 
 all: demo
 
@@ -25,6 +26,9 @@ demo: deps
 
 test:
 	@bash scripts/test.sh
+
+test-load: deps
+	@bash scripts/test-load.sh
 
 bench:
 	@bash scripts/bench.sh full
