@@ -109,6 +109,7 @@ static nipc_server_config_t server_config(const scenario_t *sc, budget_t b)
         .max_response_payload_bytes = b.response_payload,
         .auth_token = BENCH_AUTH_TOKEN,
         .max_sessions = 4,
+        .exact_profiles = 1, /* the SHM rows measure upstream's profile (0x02) */
     };
 }
 
@@ -205,6 +206,7 @@ static int client_connect(const scenario_t *sc, const char *run_dir, budget_t b,
             b.response_payload > b.request_payload ? b.response_payload : b.request_payload,
         .auth_token = BENCH_AUTH_TOKEN,
         .call_timeout_ms = CALL_TIMEOUT_MS,
+        .exact_profiles = 1,
     };
     nipc_error_t err = nipc_client_create(run_dir, BENCH_SERVICE, &cfg, &lc->c);
     if (err != NIPC_OK)

@@ -33,7 +33,8 @@ else()
     src/transport/posix/uds.c
   )
   if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
-    list(APPEND NETIPC_SOURCES src/transport/posix/shm.c)
+    list(APPEND NETIPC_SOURCES src/transport/posix/shm.c src/transport/posix/shm_file.c
+      src/transport/posix/shm_sealed.c src/transport/posix/shm_guard.c)
   else()
     list(APPEND NETIPC_SOURCES src/transport/posix/shm_none.c)
   endif()

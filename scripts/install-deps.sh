@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the build needs, for one or more groups:
 #   base     cmake, make, gcc, pkg-config      (make demo)
-#   test     base + clang with its runtimes (fuzzing, sanitizers), valgrind, gcovr
+#   test     base + clang with its runtimes (fuzzing, sanitizers), valgrind, gcovr,
+#            spin (model check of the SHM wake-up protocol)
 #   windows  mingw-w64 cross compiler and wine  (Windows suite under wine)
 #   bench    ZeroMQ and nng development packages (comparison rows)
 # Missing packages are installed with apt-get when running as root; otherwise
@@ -14,7 +15,7 @@ for group in "${@:-base}"; do
     base) want+=(cmake:cmake make:make gcc:gcc pkg-config:pkg-config) ;;
     test) want+=(cmake:cmake make:make gcc:gcc pkg-config:pkg-config clang:clang
                  file:/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a=libclang-rt-14-dev
-                 valgrind:valgrind gcovr:gcovr python3:python3) ;;
+                 valgrind:valgrind gcovr:gcovr python3:python3 spin:spin) ;;
     windows) want+=(x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64 wine:wine
                     file:/usr/lib/wine/wine64=wine64) ;;
     bench) want+=(file:/usr/include/zmq.h=libzmq3-dev file:/usr/include/nng/nng.h=libnng-dev

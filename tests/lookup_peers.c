@@ -229,6 +229,7 @@ static int managed_peer(const char *kind, const char *run, int argc, char **argv
         .supported_profiles = opt_u32(argc, argv, "prof", NIPC_PROFILE_BASELINE),
         .max_request_payload_bytes = opt_u32(argc, argv, "req", 0),
         .max_response_payload_bytes = opt_u32(argc, argv, "resp", 0),
+        .exact_profiles = 1, /* the suite's profile, as given */
     };
     P.gen = opt_u32(argc, argv, "gen", 1);
     P.flip = opt_u32(argc, argv, "flip", 0);
@@ -310,6 +311,7 @@ static int raw_peer(const char *run, int argc, char **argv)
         .max_request_payload_bytes = 1u << 20,
         .max_response_payload_bytes = 65536,
         .handshake_timeout_ms = 2000,
+        .exact_profiles = 1,
     };
     const char *mode = opt(argc, argv, "mode", "count");
     static uint8_t out[65536];

@@ -222,6 +222,7 @@ static int server_peer(const char *run, int argc, char **argv)
         .auth_token = opt_u64(argc, argv, "token", 0),
         .max_sessions = opt_u32(argc, argv, "sessions", 0),
         .handshake_timeout_ms = opt_u32(argc, argv, "hs", 0),
+        .exact_profiles = (int)opt_u32(argc, argv, "exact", 0),
     };
     uint32_t uid = opt_u32(argc, argv, "uid", 0);
     if (opt_str(argc, argv, "uid", NULL)) { /* admit only this uid */

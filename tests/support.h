@@ -47,8 +47,9 @@ int t_open_handles(void);
  * that compare against a baseline. */
 int t_map_count(void);
 
-/* Mappings of netipc shared-memory regions (Linux: `.ipcshm` files in
- * /proc/self/maps; Windows: every mapped view, compare with a baseline). */
+/* Mappings of netipc shared-memory regions (Linux: `.ipcshm` files and
+ * sealed `memfd:netipc` regions in /proc/self/maps; Windows: every mapped
+ * view, compare with a baseline). */
 int t_shm_map_count(void);
 
 /* Resident memory of this process in KiB (Linux VmRSS, Windows working set);

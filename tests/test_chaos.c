@@ -8,7 +8,10 @@
  *   provider (a managed snapshot server, tests/service_peers.c, 1500-2500
  *   items) is killed while the consumer connects, while a snapshot is in
  *   flight (mid-chunk, mid-SHM-publish), at a random moment, or while it
- *   stops gracefully; then it is restarted with new data. Checked every
+ *   stops gracefully; then it is restarted with new data. Over SHM half the
+ *   lanes use upstream's file region, half netipc's sealed memfd region
+ *   (Linux), so a provider also dies while its consumer is declared asleep
+ *   on a waiting flag. Checked every
  *   iteration: no consumer call outlives its bound, nothing fails while the
  *   provider is up, the cache keeps its data while the provider is gone and
  *   shows the new provider's data once it is back, no descriptor or mapping
@@ -438,6 +441,7 @@ typedef struct lane {
     uint64_t gen;
     unsigned kills, by_phase[K_COUNT], stale_before_start, recoveries;
     char failed[300]; /* first failure, empty while all is well */
+    int exact; /* both sides advertise exactly SHM_HYBRID: upstream's file region */
 } lane_t;
 
 static void lane_fail(lane_t *l, int k, uint32_t delay_us, const char *what)
@@ -448,14 +452,15 @@ static void lane_fail(lane_t *l, int k, uint32_t delay_us, const char *what)
                  (unsigned long long)l->gen, kill_names[k], delay_us, first_problem(&l->c));
 }
 
-static t_proc_t *start_provider(const char *run, const char *ctl, uint64_t gen)
+static t_proc_t *start_provider(const char *run, const char *ctl, uint64_t gen, int exact)
 {
     char items[32], seed[32], g[32], resp[32];
     snprintf(items, sizeof items, "items=%u", items_for(gen));
     snprintf(seed, sizeof seed, "seed=%llu", (unsigned long long)gen);
     snprintf(g, sizeof g, "gen=%llu", (unsigned long long)gen);
     snprintf(resp, sizeof resp, "resp=%u", RESP_LIMIT);
-    const char *opts[] = {"method=snap", "prof=3", items, seed, g, resp, NULL};
+    const char *opts[] = {"method=snap", "prof=3", items, seed, g, resp,
+                          exact ? "exact=1" : NULL, NULL};
     return sp_start(run, ctl, "server", opts);
 }
 
@@ -472,7 +477,7 @@ static void lane_round(void *arg)
      * its sessions) may survive its start. */
     if (t_dir_entries(l->run) > 0)
         l->stale_before_start++;
-    t_proc_t *p = start_provider(l->run, l->ctl, gen);
+    t_proc_t *p = start_provider(l->run, l->ctl, gen, l->exact);
     if (!p) {
         lane_fail(l, k, 0, "provider did not start");
         return;
@@ -556,6 +561,10 @@ static void provider_kill(const char *name, uint32_t profiles, unsigned budget_m
         REQUIRE(sp_dirs(l->run, l->ctl, sizeof l->run));
         l->c.run = l->run;
         atomic_init(&l->c.pause, 1);
+        /* Over SHM, odd lanes use upstream's file region, even ones (on
+         * Linux) netipc's sealed region. */
+        l->exact = (profiles & NIPC_PROFILE_SHM_HYBRID) && (i & 1);
+        cfg.exact_profiles = l->exact;
         REQUIRE(nipc_cgroups_cache_create(l->run, SP_SERVICE, &cfg, &l->c.cache) == NIPC_OK);
         REQUIRE(nipc__thread_start(&l->consumer_thread, consumer_main, &l->c) == NIPC_OK);
         REQUIRE(pause_consumer(&l->c));

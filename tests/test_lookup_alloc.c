@@ -59,6 +59,7 @@ static nipc_client_t *client(const char *run, const char *svc, uint32_t req)
     nipc_client_config_t cfg = {
         .supported_profiles = g_profile | NIPC_PROFILE_BASELINE,
         .preferred_profiles = g_profile,
+        .exact_profiles = 1,
         .max_request_payload_bytes = req,
     };
     nipc_client_t *c = NULL;
@@ -74,6 +75,7 @@ static void steady_state_lookups_do_not_allocate(void)
     REQUIRE(t_mkdtemp(run, sizeof run));
     nipc_server_config_t scfg = {
         .supported_profiles = g_profile | NIPC_PROFILE_BASELINE,
+        .exact_profiles = 1,
         .max_request_payload_bytes = 512,
         .max_response_payload_bytes = 1400,
     };

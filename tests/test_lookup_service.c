@@ -53,6 +53,7 @@ static int fx_start(fixture_t *f, const char *kind, const char *const *opts,
         return 0;
     cfg.supported_profiles = g_profile | NIPC_PROFILE_BASELINE;
     cfg.preferred_profiles = g_profile;
+    cfg.exact_profiles = 1;
     if (nipc_client_create(f->run, LP_SERVICE, &cfg, &f->c) != NIPC_OK)
         return 0;
     nipc_client_refresh(f->c);
@@ -470,6 +471,7 @@ static nipc_client_t *fx_client(const fixture_t *f, nipc_client_config_t cfg)
     nipc_client_t *c = NULL;
     cfg.supported_profiles = g_profile | NIPC_PROFILE_BASELINE;
     cfg.preferred_profiles = g_profile;
+    cfg.exact_profiles = 1;
     if (nipc_client_create(f->run, LP_SERVICE, &cfg, &c) != NIPC_OK)
         return NULL;
     nipc_client_refresh(c);
@@ -668,6 +670,7 @@ static uint16_t raw_status(const char *run, uint16_t code, uint16_t flags, const
     nipc_transport_config_t tc = {
         .supported_profiles = g_profile | NIPC_PROFILE_BASELINE,
         .preferred_profiles = g_profile,
+        .exact_profiles = 1,
         .max_request_batch_items = 4,
         .max_response_batch_items = 4,
     };

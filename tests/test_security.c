@@ -161,13 +161,15 @@ static void level2_file_modes(void)
     char run[512];
     REQUIRE(t_mkdtemp(run, sizeof run));
     mode_t old = umask(0); /* the most permissive umask a process can have */
-    nipc_server_config_t cfg = {.supported_profiles = SHM_BOTH};
+    /* Upstream's file region (exact profiles: not netipc's sealed memfd). */
+    nipc_server_config_t cfg = {.supported_profiles = SHM_BOTH, .exact_profiles = 1};
     nipc_server_t *srv = NULL;
     CHECK_OK(nipc_server_create_increment(run, SVC, &cfg, t_increment_handler, NULL, &srv));
     REQUIRE(srv);
     CHECK_OK(nipc_server_start(srv));
     nipc_client_config_t cc = {.supported_profiles = SHM_BOTH,
-                               .preferred_profiles = NIPC_PROFILE_SHM_HYBRID};
+                               .preferred_profiles = NIPC_PROFILE_SHM_HYBRID,
+                               .exact_profiles = 1};
     nipc_client_t *c = NULL;
     CHECK_OK(nipc_client_create(run, SVC, &cc, &c));
     REQUIRE(c);

@@ -39,6 +39,14 @@
 
 #define SHM_BOTH (NIPC_PROFILE_BASELINE | NIPC_PROFILE_SHM_HYBRID)
 
+/* What a netipc client asking for SHM gets from a netipc server: the sealed
+ * profile both add on Linux, SHM_HYBRID elsewhere. */
+#ifdef __linux__
+#define SHM_SELECTED NIPC_PROFILE_SHM_SEALED
+#else
+#define SHM_SELECTED NIPC_PROFILE_SHM_HYBRID
+#endif
+
 /* ---------------------------------------------------------------- fixture */
 
 typedef sp_fx_t fx_t;
@@ -304,7 +312,7 @@ static void test_state_incompatible_sticky(void)
     nipc_client_close(c);
     CHECK_EQ_U64(nipc_client_refresh(c), 1);
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_READY);
-    CHECK_EQ_U64(status_of(c).selected_profile, NIPC_PROFILE_SHM_HYBRID);
+    CHECK_EQ_U64(status_of(c).selected_profile, SHM_SELECTED);
     uint64_t out = 0;
     CHECK_OK(nipc_client_increment(c, 99, &out, 0));
     CHECK_EQ_U64(out, 100);
@@ -609,18 +617,22 @@ static void killer_main(void *arg)
 
 /* The provider dies while a handler holds the call: the call fails promptly
  * (not at its timeout) and the client is BROKEN; a restart recovers. */
-static void vanish_mid_call(uint32_t profiles)
+/* exact: both sides advertise exactly their profiles (SHM: upstream's
+ * file region instead of the sealed one). */
+static void vanish_mid_call(uint32_t profiles, int exact)
 {
     fx_t f;
     REQUIRE(fx_begin(&f));
-    REQUIRE(fx_start(&f, "server", (const char *[]){"prof=3", NULL}));
-    nipc_client_config_t cfg = {.supported_profiles = profiles};
+    const char *opts[] = {"prof=3", exact ? "exact=1" : NULL, NULL};
+    REQUIRE(fx_start(&f, "server", opts));
+    nipc_client_config_t cfg = {.supported_profiles = profiles, .exact_profiles = exact};
     nipc_client_t *c = client_new(&f, &cfg);
     REQUIRE(c);
     REQUIRE(refresh_until_ready(c, 2000));
     CHECK_EQ_U64(status_of(c).selected_profile,
-                 (profiles & NIPC_PROFILE_SHM_HYBRID) ? NIPC_PROFILE_SHM_HYBRID
-                                                      : NIPC_PROFILE_BASELINE);
+                 !(profiles & NIPC_PROFILE_SHM_HYBRID) ? NIPC_PROFILE_BASELINE
+                 : exact                               ? NIPC_PROFILE_SHM_HYBRID
+                                                       : SHM_SELECTED);
 
     killer_t k = {&f, 1, 0};
     bg_t bg = {0};
@@ -635,7 +647,7 @@ static void vanish_mid_call(uint32_t profiles)
     CHECK(took < t_failed_retry_bound());
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_BROKEN);
 
-    REQUIRE(fx_start(&f, "server", (const char *[]){"prof=3", NULL}));
+    REQUIRE(fx_start(&f, "server", opts));
     CHECK_EQ_U64(nipc_client_refresh(c), 1);
     CHECK_EQ_U64(status_of(c).reconnect_count, 1);
     CHECK_OK(nipc_client_increment(c, 8, &out, 0));
@@ -646,13 +658,24 @@ static void vanish_mid_call(uint32_t profiles)
 
 static void test_vanish_mid_call_uds(void)
 {
-    vanish_mid_call(NIPC_PROFILE_BASELINE);
+    vanish_mid_call(NIPC_PROFILE_BASELINE, 0);
 }
 
 static void test_vanish_mid_call_shm(void)
 {
 #if HAVE_SHM
-    vanish_mid_call(SHM_BOTH);
+    vanish_mid_call(SHM_BOTH, 0);
+#else
+    T_SKIP("no shared memory transport on this platform");
+#endif
+}
+
+static void test_vanish_mid_call_shm_file(void)
+{
+#if HAVE_SHM
+    vanish_mid_call(SHM_BOTH, 1);
+#else
+    T_SKIP("no shared memory transport on this platform");
 #endif
 }
 
@@ -781,7 +804,7 @@ static void test_call_deadline_bounds_attach(void)
                                 .preferred_profiles = NIPC_PROFILE_SHM_HYBRID};
     nipc_client_t *c = client_new(&f, &cfg);
     REQUIRE(c && refresh_until_ready(c, 3000));
-    CHECK_EQ_U64(status_of(c).selected_profile, NIPC_PROFILE_SHM_HYBRID);
+    CHECK_EQ_U64(status_of(c).selected_profile, SHM_SELECTED);
     uint64_t out = 0;
     unsigned long long t0 = t_now_ms();
     /* Dropped without an answer: the retry reconnects into the fake region. */
@@ -995,12 +1018,14 @@ static int is_reverse(nipc_str_t r, const char *s, uint32_t len)
 }
 
 /* A request bigger than the starting proposal grows it (server allows it). */
-static void growth_request(uint32_t profiles)
+static void growth_request(uint32_t profiles, int exact)
 {
     fx_t f;
     REQUIRE(fx_begin(&f));
-    REQUIRE(fx_start(&f, "server", (const char *[]){"method=rev", "req=65536", "prof=3", NULL}));
-    nipc_client_config_t cfg = {.supported_profiles = profiles};
+    REQUIRE(fx_start(&f, "server",
+                     (const char *[]){"method=rev", "req=65536", "prof=3",
+                                      exact ? "exact=1" : NULL, NULL}));
+    nipc_client_config_t cfg = {.supported_profiles = profiles, .exact_profiles = exact};
     nipc_client_t *c = client_new(&f, &cfg);
     REQUIRE(c);
     REQUIRE(refresh_until_ready(c, 2000));
@@ -1029,9 +1054,9 @@ static void growth_request(uint32_t profiles)
     st = status_of(c);
     CHECK_EQ_U64(st.max_request_payload, 32768);
     CHECK_EQ_U64(st.reconnect_count, 2);
-    CHECK_EQ_U64(st.selected_profile, (profiles & NIPC_PROFILE_SHM_HYBRID)
-                                          ? NIPC_PROFILE_SHM_HYBRID
-                                          : NIPC_PROFILE_BASELINE);
+    CHECK_EQ_U64(st.selected_profile, !(profiles & NIPC_PROFILE_SHM_HYBRID) ? NIPC_PROFILE_BASELINE
+                                      : exact ? NIPC_PROFILE_SHM_HYBRID
+                                              : SHM_SELECTED);
     free(s);
     CHECK(wait_active(f.ctl, 1, 2000));
     nipc_client_free(c);
@@ -1043,13 +1068,24 @@ static void growth_request(uint32_t profiles)
 
 static void test_growth_request_uds(void)
 {
-    growth_request(NIPC_PROFILE_BASELINE);
+    growth_request(NIPC_PROFILE_BASELINE, 0);
 }
 
 static void test_growth_request_shm(void)
 {
 #if HAVE_SHM
-    growth_request(SHM_BOTH);
+    growth_request(SHM_BOTH, 0);
+#else
+    T_SKIP("no shared memory transport on this platform");
+#endif
+}
+
+static void test_growth_request_shm_file(void)
+{
+#if HAVE_SHM
+    growth_request(SHM_BOTH, 1);
+#else
+    T_SKIP("no shared memory transport on this platform");
 #endif
 }
 
@@ -1218,7 +1254,7 @@ static void test_shm_attach_missing_fallback(void)
     /* close() restores the configured profiles: SHM again. */
     nipc_client_close(c);
     CHECK_EQ_U64(nipc_client_refresh(c), 1);
-    CHECK_EQ_U64(status_of(c).selected_profile, NIPC_PROFILE_SHM_HYBRID);
+    CHECK_EQ_U64(status_of(c).selected_profile, SHM_SELECTED);
     CHECK_OK(nipc_client_increment(c, 7, &out, 0));
     CHECK_EQ_U64(out, 8);
     nipc_client_free(c);
@@ -1252,7 +1288,7 @@ static void test_shm_only_client_attach_failure(void)
 
     nipc_client_close(c);
     CHECK_EQ_U64(nipc_client_refresh(c), 1);
-    CHECK_EQ_U64(status_of(c).selected_profile, NIPC_PROFILE_SHM_HYBRID);
+    CHECK_EQ_U64(status_of(c).selected_profile, SHM_SELECTED);
     CHECK_OK(nipc_client_increment(c, 1, &out, 0));
     CHECK_EQ_U64(out, 2);
     nipc_client_free(c);
@@ -1951,6 +1987,7 @@ int main(int argc, char **argv)
         T_CASE(test_silent_client_handshake),
         T_CASE(test_vanish_mid_call_uds),
         T_CASE(test_vanish_mid_call_shm),
+        T_CASE(test_vanish_mid_call_shm_file),
         T_CASE(test_retry_once_same_id),
         T_CASE(test_call_deadline_bounds_retry),
         T_CASE(test_timeout_no_retry_uds),
@@ -1961,6 +1998,7 @@ int main(int argc, char **argv)
         T_CASE(test_abort_shm),
         T_CASE(test_growth_request_uds),
         T_CASE(test_growth_request_shm),
+        T_CASE(test_growth_request_shm_file),
         T_CASE(test_growth_limits),
         T_CASE(test_snapshot_big_uds),
         T_CASE(test_snapshot_big_shm),

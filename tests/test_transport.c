@@ -67,6 +67,7 @@ static nipc_transport_config_t cfg_for(uint32_t limit, uint32_t batch)
 {
     nipc_transport_config_t c = {0};
     c.supported_profiles = g_profile;
+    c.exact_profiles = 1; /* this run's profile, not netipc's sealed one added to it */
     c.max_request_payload_bytes = limit;
     c.max_response_payload_bytes = limit;
     c.max_request_batch_items = batch;
@@ -547,18 +548,23 @@ typedef struct profile_row {
     uint32_t client_sup, client_pref, expected;
 } profile_row_t;
 
-static void profile_rows(const fixture_t *f, uint32_t srv_sup, uint32_t srv_pref,
+/* exact: 1 both sides advertise exactly their masks (upstream's rules),
+ * 0 both add netipc's sealed profile to SHM, 2 only the client is exact,
+ * 3 only the server. */
+static void profile_rows(const fixture_t *f, uint32_t srv_sup, uint32_t srv_pref, int exact,
                          const profile_row_t *rows, int n)
 {
     nipc_transport_config_t scfg = {0};
     scfg.supported_profiles = srv_sup;
     scfg.preferred_profiles = srv_pref;
+    scfg.exact_profiles = exact == 1 || exact == 3;
     t_proc_t *srv = tp_start_server(f->run, SVC, f->sync, n, "echo", &scfg);
     REQUIRE(srv);
     for (int i = 0; i < n; i++) {
         nipc_transport_config_t c = {0};
         c.supported_profiles = rows[i].client_sup;
         c.preferred_profiles = rows[i].client_pref;
+        c.exact_profiles = exact == 1 || exact == 2;
         nipc_session_t *s = connect_ok(f, &c);
         if (!s)
             continue;
@@ -588,14 +594,49 @@ static void handshake_profiles(void)
         {0x03, 0x00, 0x02}, {0x03, 0x01, 0x01}, {0x07, 0x00, 0x04}, {0x07, 0x02, 0x02},
         {0x01, 0x00, 0x01}, {0x06, 0x01, 0x04}, {0x05, 0x04, 0x04}, {0x02, 0x00, 0x02},
     };
-    profile_rows(&f, 0x07, 0, all, (int)(sizeof all / sizeof all[0]));
+    profile_rows(&f, 0x07, 0, 1, all, (int)(sizeof all / sizeof all[0]));
     /* A server preferring the baseline: the client's preference still has
      * to intersect both, else the highest common bit wins. */
     static const profile_row_t base_pref[] = {
         {0x03, 0x02, 0x02}, {0x03, 0x01, 0x01}, {0x03, 0x00, 0x02}, {0x03, 0x03, 0x01},
     };
-    profile_rows(&f, 0x03, 0x01, base_pref, (int)(sizeof base_pref / sizeof base_pref[0]));
+    profile_rows(&f, 0x03, 0x01, 1, base_pref, (int)(sizeof base_pref / sizeof base_pref[0]));
     fx_close(&f);
+}
+
+/*
+ * netipc's sealed profile (Linux): added by both netipc sides wherever SHM
+ * is configured, so two netipc peers select it; a side that advertises
+ * exactly its mask, as every upstream peer does, never gets it and keeps
+ * the spec's selection. Elsewhere the bit is never advertised.
+ */
+static void handshake_sealed_profile(void)
+{
+#ifdef __linux__
+    fixture_t f;
+    REQUIRE(fx_open(&f));
+    const uint32_t S = NIPC_PROFILE_SHM_SEALED;
+    static const profile_row_t both_netipc[] = {
+        {0x03, 0x00, NIPC_PROFILE_SHM_SEALED}, /* SHM asked for: the sealed region */
+        {0x03, 0x02, NIPC_PROFILE_SHM_SEALED}, /* preferring SHM prefers the best one */
+        {0x03, 0x01, 0x01},                    /* preferring the socket still works */
+        {0x01, 0x00, 0x01},                    /* no SHM asked for: none added */
+        {NIPC_PROFILE_SHM_SEALED | 0x01, 0x00, NIPC_PROFILE_SHM_SEALED},
+    };
+    profile_rows(&f, 0x03, 0, 0, both_netipc, (int)(sizeof both_netipc / sizeof both_netipc[0]));
+    /* An exact client (like an upstream one): the spec's profile. */
+    static const profile_row_t exact_client[] = {{0x03, 0x00, 0x02}, {0x07, 0x00, 0x04}};
+    profile_rows(&f, 0x07, 0, 2, exact_client, 2);
+    /* An exact server: the same, whatever the client adds. */
+    static const profile_row_t exact_server[] = {{0x03, 0x00, 0x02}, {0x03, 0x02, 0x02}};
+    profile_rows(&f, 0x03, 0, 3, exact_server, 2);
+    /* A sealed-only pair (exact): no file in the run dir during the session. */
+    static const profile_row_t sealed_only[] = {{NIPC_PROFILE_SHM_SEALED, 0, NIPC_PROFILE_SHM_SEALED}};
+    profile_rows(&f, S, 0, 1, sealed_only, 1);
+    fx_close(&f);
+#else
+    T_SKIP("the sealed profile is Linux-only");
+#endif
 }
 
 typedef struct hs_case {
@@ -1269,7 +1310,7 @@ int main(int argc, char **argv)
     static const t_case_t cases[] = {
         T_CASE(payload_sizes),          T_CASE(limits_and_agreement),
         T_CASE(batches),                T_CASE(pipelining),
-        T_CASE(concurrent_sessions),    T_CASE(handshake_profiles),
+        T_CASE(concurrent_sessions),    T_CASE(handshake_profiles), T_CASE(handshake_sealed_profile),
         T_CASE(handshake_rejections),   T_CASE(handshake_silent_client),
         T_CASE(handshake_silent_server), T_CASE(death_during_handshake),
         T_CASE(death_mid_message),        T_CASE(death_while_waiting),

@@ -91,6 +91,7 @@ static void hot_paths(uint32_t profile)
         .max_request_batch_items = 64,
         .max_response_batch_items = 64,
         .packet_size = 1024, /* baseline: most messages below are chunked */
+        .exact_profiles = 1,
     };
     server_t sv;
     memset(&sv, 0, sizeof sv);
@@ -172,9 +173,15 @@ static void shm_hot_paths(void)
     hot_paths(NIPC_PROFILE_SHM_HYBRID);
 }
 
+static void sealed_hot_paths(void)
+{
+    hot_paths(NIPC_PROFILE_SHM_SEALED);
+}
+
 int main(int argc, char **argv)
 {
     t_init(argc, argv);
-    static const t_case_t cases[] = {T_CASE(baseline_hot_paths), T_CASE(shm_hot_paths)};
+    static const t_case_t cases[] = {T_CASE(baseline_hot_paths), T_CASE(shm_hot_paths),
+                                     T_CASE(sealed_hot_paths)};
     return t_run(cases, sizeof cases / sizeof cases[0], argc, argv);
 }

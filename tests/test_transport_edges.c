@@ -279,7 +279,7 @@ static void shm_stray_socket_bytes(void)
 {
     char run[512];
     REQUIRE(t_mkdtemp(run, sizeof run));
-    accept_job_t j = {.cfg = {.supported_profiles = NIPC_PROFILE_SHM_HYBRID}};
+    accept_job_t j = {.cfg = {.supported_profiles = NIPC_PROFILE_SHM_HYBRID, .exact_profiles = 1}};
     REQUIRE(nipc_listener_create(run, SVC, &j.cfg, &j.l) == NIPC_OK);
     nipc__thread_t *th = NULL;
     REQUIRE(nipc__thread_start(&th, accept_main, &j) == NIPC_OK);

@@ -360,7 +360,7 @@ static void uds_service_names(void)
     CHECK_ERR(nipc_listener_create(f.run, name, NULL, &l), NIPC_ERR_PATH_TOO_LONG);
     CHECK_ERR(nipc_session_connect(f.run, name, NULL, &s), NIPC_ERR_PATH_TOO_LONG);
     name[longest] = 0; /* exactly 107 characters: fine, SHM included */
-    nipc_transport_config_t cfg = {.supported_profiles = 0x03};
+    nipc_transport_config_t cfg = {.supported_profiles = 0x03, .exact_profiles = 1};
     CHECK_OK(nipc_listener_create(f.run, name, &cfg, &l));
     echo_server_t e;
     if (l && echo_start(&e, l, &cfg, 1, 1)) {
@@ -447,7 +447,7 @@ static void uds_stale_recovery(void)
 
     /* A killed server leaves its socket and its sessions' regions. The next
      * server reclaims the socket and its startup scan removes the regions. */
-    nipc_transport_config_t cfg = {.supported_profiles = 0x02};
+    nipc_transport_config_t cfg = {.supported_profiles = 0x02, .exact_profiles = 1};
     t_proc_t *srv = tp_start_server(f.run, SVC, f.sync, 1, "echo", &cfg);
     REQUIRE(srv);
     nipc_session_t *s = NULL;
@@ -800,7 +800,7 @@ static void hostile_client_handshake(void)
 {
     fixture_t f;
     REQUIRE(fx_open(&f));
-    nipc_transport_config_t scfg = {.supported_profiles = 0x03,
+    nipc_transport_config_t scfg = {.supported_profiles = 0x03, .exact_profiles = 1,
                                     .max_request_payload_bytes = 4096,
                                     .max_response_payload_bytes = 8192,
                                     .auth_token = TOKEN,
@@ -1480,7 +1480,7 @@ static void shm_region_file(void)
     fixture_t f;
     REQUIRE(fx_open(&f));
     const uint64_t sid = 0x00ab00cd00ef0012ull;
-    nipc_transport_config_t cfg = {.supported_profiles = 0x02,
+    nipc_transport_config_t cfg = {.supported_profiles = 0x02, .exact_profiles = 1,
                                    .max_request_payload_bytes = 1000,
                                    .max_response_payload_bytes = 5000};
     /* The mode does not depend on the umask (0277 would give 0400). */
@@ -1622,7 +1622,7 @@ static int fullfs_child(const char *run, const char *how)
             return 3;
         expect_errno = EFBIG;
     }
-    nipc_transport_config_t big = {.supported_profiles = 0x03,
+    nipc_transport_config_t big = {.supported_profiles = 0x03, .exact_profiles = 1,
                                    .max_request_payload_bytes = 1u << 20,
                                    .max_response_payload_bytes = 1u << 20};
     nipc_transport_config_t small = big;
@@ -1642,14 +1642,15 @@ static int fullfs_child(const char *run, const char *how)
     CHECK(j.echo_ok);
     nipc_listener_free(l);
 
-    /* SHM only: nothing left to offer. */
+    /* SHM only: nothing left to offer. The client is told UNSUPPORTED (a
+     * status it can act on), the server's caller why. */
     nipc_transport_config_t shm_only = big;
-    shm_only.supported_profiles = NIPC_PROFILE_SHM_HYBRID;
+    shm_only.supported_profiles = NIPC_PROFILE_SHM_HYBRID; /* exact, as copied */
     CHECK_OK(nipc_listener_create(run, "full", &shm_only, &l));
     CHECK_ERR(serve_threaded_client(run, "full", l, &shm_only, &shm_only, 3, &j),
               NIPC_ERR_SHM_ALLOC);
     CHECK_EQ_U64(nipc_last_os_error(), expect_errno);
-    CHECK_ERR(j.err, NIPC_ERR_DISCONNECTED);
+    CHECK_ERR(j.err, NIPC_ERR_UNSUPPORTED);
     nipc_listener_free(l);
     CHECK_EQ_U64(t_dir_entries(run), 0); /* no half-made region left */
     if (strcmp(how, "tmpfs") == 0)
@@ -1734,7 +1735,7 @@ static void shm_create_collision(void)
 {
     fixture_t f;
     REQUIRE(fx_open(&f));
-    nipc_transport_config_t cfg = {.supported_profiles = 0x03};
+    nipc_transport_config_t cfg = {.supported_profiles = 0x03, .exact_profiles = 1};
     nipc_listener_t *l = NULL;
     CHECK_OK(nipc_listener_create(f.run, SVC, &cfg, &l));
     REQUIRE(l);
@@ -1842,7 +1843,8 @@ static void shm_attach_retry(void)
         late_server_t ls = {.run = f.run, .delay_ms = 80, .kind = cases[i].kind};
         ls.lfd = raw_listen(f.run, SVC);
         REQUIRE(ls.lfd >= 0 && pthread_create(&ls.th, NULL, late_server_main, &ls) == 0);
-        nipc_transport_config_t c = {.supported_profiles = 0x03, .shm_attach_timeout_ms = 300};
+        nipc_transport_config_t c = {
+            .supported_profiles = 0x03, .exact_profiles = 1, .shm_attach_timeout_ms = 300};
         nipc_session_t *s = NULL;
         unsigned long long t0 = t_now_ms();
         nipc_error_t err = nipc_session_connect(f.run, SVC, &c, &s);
@@ -1885,7 +1887,7 @@ static void hostile_shm_client(void)
 {
     fixture_t f;
     REQUIRE(fx_open(&f));
-    nipc_transport_config_t scfg = {.supported_profiles = 0x02,
+    nipc_transport_config_t scfg = {.supported_profiles = 0x02, .exact_profiles = 1,
                                     .max_request_payload_bytes = 1000,
                                     .max_response_payload_bytes = 1000,
                                     .auth_token = TOKEN};

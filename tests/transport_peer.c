@@ -85,11 +85,13 @@ uint32_t tp_item_len(uint64_t id, uint32_t index)
 
 void tp_cfg_format(const nipc_transport_config_t *c, char *out, size_t cap)
 {
-    snprintf(out, cap, "sp=%u,pp=%u,req=%u,rb=%u,resp=%u,respb=%u,tok=%llu,pkt=%u,hs=%u,att=%u,mif=%u",
+    snprintf(out, cap,
+             "sp=%u,pp=%u,req=%u,rb=%u,resp=%u,respb=%u,tok=%llu,pkt=%u,hs=%u,att=%u,mif=%u,ex=%d",
              c->supported_profiles, c->preferred_profiles, c->max_request_payload_bytes,
              c->max_request_batch_items, c->max_response_payload_bytes,
              c->max_response_batch_items, (unsigned long long)c->auth_token, c->packet_size,
-             c->handshake_timeout_ms, c->shm_attach_timeout_ms, c->max_in_flight);
+             c->handshake_timeout_ms, c->shm_attach_timeout_ms, c->max_in_flight,
+             c->exact_profiles);
 }
 
 void tp_cfg_parse(const char *s, nipc_transport_config_t *c)
@@ -116,6 +118,8 @@ void tp_cfg_parse(const char *s, nipc_transport_config_t *c)
         FIELD("att", c->shm_attach_timeout_ms)
         FIELD("mif", c->max_in_flight)
 #undef FIELD
+        if (klen == 2 && strncmp(s, "ex", 2) == 0)
+            c->exact_profiles = v != 0;
         if (klen == 3 && strncmp(s, "tok", 3) == 0)
             c->auth_token = v;
         s = *end == ',' ? end + 1 : end;

@@ -67,6 +67,7 @@ extern "C" {
     X(SHM_BAD_PROFILE, "shared memory region was created for another profile")                   \
     X(TOO_LARGE, "message larger than the receive buffer or shared memory area")                 \
     X(CORRUPT, "shared memory area holds a corrupt length")                                      \
+    X(SHM_LOST, "shared memory region was truncated or replaced by the peer; session closed")   \
     X(INSECURE_DIR, "run directory is not owned by this user or is writable by others")         \
     X(PEER_REJECTED, "peer credentials are not in the allow-list")                               \
     X(BUSY, "server session limit reached")                                                      \

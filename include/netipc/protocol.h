@@ -79,7 +79,16 @@ enum nipc_method {
 #define NIPC_PROFILE_SHM_FUTEX 0x04u     /* POSIX: run exactly like HYBRID */
 #define NIPC_PROFILE_SHM_BUSYWAIT 0x04u  /* Windows: spin and yield only */
 #define NIPC_PROFILE_SHM_WAITADDR 0x08u  /* reserved: never advertise */
-#define NIPC_PROFILE_SHM_MASK 0x06u
+/*
+ * netipc's own profile (Linux), not in the specification: a sealed memfd
+ * region passed over the socket with the HELLO_ACK, woken only when the
+ * peer sleeps (docs/transport-posix.md). Bit 24, far from the spec's bits
+ * so a future upstream bit cannot collide; upstream peers never list it,
+ * so it is never selected with them. netipc adds it by itself wherever
+ * SHM_HYBRID or SHM_FUTEX is configured (see `exact_profiles`).
+ */
+#define NIPC_PROFILE_SHM_SEALED 0x01000000u
+#define NIPC_PROFILE_SHM_MASK (0x06u | NIPC_PROFILE_SHM_SEALED)
 
 /* ---------------------------------------------------------------- header */
 

@@ -77,6 +77,9 @@ typedef struct nipc_client_config {
      * owner, root or this process's user (Windows: a count > 0 is PLATFORM). */
     const uint32_t *allowed_server_uids;
     uint32_t allowed_server_uid_count;
+    /* Nonzero: the profiles exactly as given, without netipc's sealed SHM
+     * profile added to SHM_HYBRID (nipc_transport_config_t.exact_profiles). */
+    int exact_profiles;
 } nipc_client_config_t;
 
 typedef struct nipc_client_status {
@@ -220,6 +223,7 @@ typedef struct nipc_server_config {
      * without a list is INVALID_ARGUMENT (Windows: a count > 0 is PLATFORM). */
     const uint32_t *allowed_uids;
     uint32_t allowed_uid_count;
+    int exact_profiles; /* as in nipc_client_config_t */
 } nipc_server_config_t;
 
 /*

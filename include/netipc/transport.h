@@ -82,6 +82,13 @@ typedef struct nipc_transport_config {
     const uint32_t *allowed_uids;
     uint32_t allowed_uid_count;
     int backlog; /* server only: listen backlog, 0 = 16 */
+    /*
+     * Nonzero: advertise supported/preferred_profiles exactly as given.
+     * Zero (the default): where SHM_HYBRID or SHM_FUTEX is listed, netipc's
+     * own NIPC_PROFILE_SHM_SEALED is added (Linux), so two netipc peers use
+     * it and upstream peers, which do not list it, keep their profile.
+     */
+    int exact_profiles;
 } nipc_transport_config_t;
 
 /* What a session agreed on. */
@@ -235,6 +242,29 @@ NIPC_API void nipc_session_close(nipc_session_t *s);
 
 /* 1 if `name` is a valid service name: [A-Za-z0-9._-]+, not "." or "..". */
 NIPC_API int nipc_service_name_valid(const char *name);
+
+/*
+ * SIGBUS from a shared-memory region (Linux). A region of profile 0x02 /
+ * 0x04 is a file in the run dir that the peer can open too; if it
+ * truncates the file, the next access to the lost pages raises SIGBUS,
+ * which kills a process by default. netipc therefore installs a SIGBUS
+ * handler the first time it maps such a region: a fault inside a netipc
+ * region is repaired with zero pages (the access completes, the session
+ * fails with SHM_LOST at its next wait and is closed), any other SIGBUS is
+ * passed to the handler installed before, or gets the default action.
+ * Regions of NIPC_PROFILE_SHM_SEALED cannot shrink and need none of this.
+ *
+ * A host that installs its own SIGBUS handler after netipc mapped a region
+ * replaces netipc's; it must then start its handler with
+ *
+ *     if (info->si_code > 0 && nipc_shm_fault_recover(info->si_addr))
+ *         return;
+ *
+ * Returns 1 when `addr` lies in a netipc region, now backed by zero pages
+ * (return from the handler), else 0. Async-signal-safe. Always 0 where no
+ * file-backed region exists (Windows, POSIX without Linux SHM).
+ */
+NIPC_API int nipc_shm_fault_recover(void *addr);
 
 /*
  * Removes SHM files of dead sessions of exactly `service` in run_dir (never

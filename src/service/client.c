@@ -147,6 +147,7 @@ static nipc_error_t try_connect(nipc_client_t *c, uint64_t deadline)
             .max_in_flight = 1, /* one call at a time */
             .allowed_uids = c->cfg.allowed_server_uids,
             .allowed_uid_count = c->cfg.allowed_server_uid_count,
+            .exact_profiles = c->cfg.exact_profiles,
         };
         nipc_error_t err =
             nipc__session_connect_until(c->run_dir, c->service, &tc, deadline, &c->session);

@@ -316,6 +316,7 @@ nipc_error_t nipc__server_create(const char *run_dir, const char *service,
             nipc__or(cfg.handshake_timeout_ms, NIPC_HANDSHAKE_TIMEOUT_DEFAULT_MS),
         .allowed_uids = cfg.allowed_uids,
         .allowed_uid_count = cfg.allowed_uid_count,
+        .exact_profiles = cfg.exact_profiles,
     };
     atomic_init(&srv->stopping, 0);
     srv->sessions = calloc(srv->max_sessions, sizeof *srv->sessions);

@@ -182,39 +182,6 @@ static nipc_error_t status_error(int status)
     }
 }
 
-/*
- * Pre-creates the SHM region(s) for this session, as peers expect them to
- * exist when they read the ACK. Profiles whose region cannot be created are
- * dropped from this accept's offer. Returns the profiles still offered.
- */
-static uint32_t precreate_shm(nipc__shm_t **regions, const char *run_dir, const char *service,
-                              uint64_t session_id, const nipc__server_offer_t *offer)
-{
-    uint32_t offered = offer->supported_profiles;
-    uint32_t want = offered & nipc__shm_profiles;
-    if (!want)
-        return offered;
-    uint64_t req = nipc__align64((uint64_t)NIPC_HEADER_SIZE + offer->max_request_payload);
-    uint64_t resp = nipc__align64((uint64_t)NIPC_HEADER_SIZE + offer->max_response_payload);
-    if (req > UINT32_MAX || resp > UINT32_MAX)
-        return offered & ~want; /* 32 + limit overflows: no SHM offered */
-
-    if (!nipc__shm_region_per_profile) {
-        if (nipc__shm_create(run_dir, service, session_id, want, offer->auth_token,
-                             (uint32_t)req, (uint32_t)resp, &regions[0]) != NIPC_OK)
-            offered &= ~want;
-        return offered;
-    }
-    for (uint32_t bit = NIPC_PROFILE_SHM_HYBRID; bit <= NIPC_PROFILE_SHM_BUSYWAIT; bit <<= 1) {
-        if (!(want & bit))
-            continue;
-        if (nipc__shm_create(run_dir, service, session_id, bit, offer->auth_token,
-                             (uint32_t)req, (uint32_t)resp, &regions[bit >> 2]) != NIPC_OK)
-            offered &= ~bit;
-    }
-    return offered;
-}
-
 /* A configured packet size, clamped to what this side can send; 0 = automatic. */
 static uint32_t packet_size_for(const nipc_transport_config_t *cfg, nipc__conn_t *conn)
 {
@@ -225,18 +192,80 @@ static uint32_t packet_size_for(const nipc_transport_config_t *cfg, nipc__conn_t
     return want < most ? want : most;
 }
 
+/*
+ * netipc's sealed profile rides along wherever upstream's SHM is asked for
+ * (unless exact_profiles): selected with netipc peers, never with upstream
+ * ones, which do not list it.
+ */
+static uint32_t with_sealed(uint32_t mask, const nipc_transport_config_t *cfg)
+{
+    if ((mask & (NIPC_PROFILE_SHM_HYBRID | NIPC_PROFILE_SHM_FUTEX)) && !(cfg && cfg->exact_profiles))
+        mask |= nipc__shm_sealed_profile;
+    return mask & (nipc__shm_sealed_profile | ~NIPC_PROFILE_SHM_SEALED);
+}
+
 static void make_offer(const nipc_transport_config_t *cfg, nipc__conn_t *conn,
                        nipc__server_offer_t *o)
 {
-    o->supported_profiles = or_default(cfg ? cfg->supported_profiles : 0, NIPC_PROFILE_BASELINE);
+    o->supported_profiles =
+        with_sealed(or_default(cfg ? cfg->supported_profiles : 0, NIPC_PROFILE_BASELINE), cfg);
     /* Upstream servers run with preferred = supported; 0 here means that. */
-    o->preferred_profiles = or_default(cfg ? cfg->preferred_profiles : 0, o->supported_profiles);
+    o->preferred_profiles = cfg && cfg->preferred_profiles
+                                ? with_sealed(cfg->preferred_profiles, cfg)
+                                : o->supported_profiles;
     o->max_request_payload =
         or_default(cfg ? cfg->max_request_payload_bytes : 0, NIPC_MAX_PAYLOAD_DEFAULT);
     o->max_response_payload =
         or_default(cfg ? cfg->max_response_payload_bytes : 0, NIPC_MAX_PAYLOAD_DEFAULT);
     o->packet_size = packet_size_for(cfg, conn);
     o->auth_token = cfg ? cfg->auth_token : 0;
+}
+
+/*
+ * Decides the HELLO, then creates the shared memory of the profile it
+ * selects: a file region (upstream's profiles) or a sealed memfd, with
+ * areas that hold a whole message of the server's limits (posix.md,
+ * "Capacity"). Upstream creates its regions before it reads the HELLO;
+ * creating them after reading it and before sending the ACK is invisible
+ * to peers, which look for them only once they have the ACK, and it leaves
+ * no file behind for a session that ends up on the socket, on the sealed
+ * profile or nowhere. A profile whose memory cannot be created leaves this
+ * accept's offer (on Linux 0x02 and 0x04 together, as upstream) and the
+ * HELLO is decided again; *create_err keeps why (SHM_ALLOC and friends).
+ */
+static int decide_and_create(const uint8_t *msg, size_t len, nipc__server_offer_t *offer,
+                             const char *run_dir, const char *service, uint64_t session_id,
+                             nipc_hello_t *hello, nipc_hello_ack_t *ack, nipc__shm_t **region,
+                             nipc_error_t *create_err)
+{
+    uint64_t req = nipc__align64((uint64_t)NIPC_HEADER_SIZE + offer->max_request_payload);
+    uint64_t resp = nipc__align64((uint64_t)NIPC_HEADER_SIZE + offer->max_response_payload);
+    if (req > UINT32_MAX || resp > UINT32_MAX) { /* 32 + limit overflows: no SHM offered */
+        offer->supported_profiles &= ~NIPC_PROFILE_SHM_MASK;
+        offer->preferred_profiles &= ~NIPC_PROFILE_SHM_MASK;
+    }
+    for (;;) {
+        int status = nipc__handshake_decide(msg, len, offer, session_id, hello, ack);
+        uint32_t sel = ack->selected_profile, drop;
+        nipc_error_t err;
+        if (status != NIPC_STATUS_OK)
+            return status;
+        if (sel == NIPC_PROFILE_SHM_SEALED) {
+            err = nipc__shm_create_sealed((uint32_t)req, (uint32_t)resp, region);
+            drop = sel;
+        } else if (sel & nipc__shm_profiles) {
+            err = nipc__shm_create(run_dir, service, session_id, sel, offer->auth_token,
+                                   (uint32_t)req, (uint32_t)resp, region);
+            drop = nipc__shm_region_per_profile ? sel : nipc__shm_profiles;
+        } else {
+            return status;
+        }
+        if (err == NIPC_OK)
+            return status;
+        *create_err = err;
+        offer->supported_profiles &= ~drop;
+        offer->preferred_profiles &= ~drop;
+    }
 }
 
 static nipc_error_t session_accept(nipc__conn_t *conn, const char *run_dir, const char *service,
@@ -249,34 +278,41 @@ static nipc_error_t session_accept(nipc__conn_t *conn, const char *run_dir, cons
         or_default(cfg ? cfg->handshake_timeout_ms : 0, NIPC_HANDSHAKE_TIMEOUT_DEFAULT_MS);
     uint64_t deadline = nipc__deadline(hs_timeout);
 
-    nipc__shm_t *regions[2] = {NULL, NULL}; /* [0]: HYBRID or the Linux region, [1]: 0x04 */
-    offer.supported_profiles = precreate_shm(regions, run_dir, service, session_id, &offer);
-    offer.preferred_profiles &= offer.supported_profiles;
-
-    nipc_error_t err;
+    nipc__shm_t *region = NULL;
     nipc_session_t *s = NULL;
     uint8_t buf[NIPC__HANDSHAKE_BUF];
     size_t len = 0;
-    if (offer.supported_profiles == 0) {
-        err = NIPC_ERR_SHM_ALLOC; /* an SHM-only server that could not create it */
-        goto fail;
-    }
-    err = read_hello(conn, buf, &len, deadline);
+    nipc_error_t err = read_hello(conn, buf, &len, deadline);
     if (err != NIPC_OK)
         goto fail;
 
     nipc_hello_t hello;
     nipc_hello_ack_t ack;
-    int status = nipc__handshake_decide(buf, len, &offer, session_id, &hello, &ack);
+    nipc_error_t create_err = NIPC_OK;
+    int status = decide_and_create(buf, len, &offer, run_dir, service, session_id, &hello, &ack,
+                                   &region, &create_err);
     if (status == NIPC__HS_CLOSE) {
         err = NIPC_ERR_HANDSHAKE;
         goto fail;
     }
+    /* netipc's own profile is shown only to a client that lists it: an
+     * upstream client reads exactly what an upstream server would send. */
+    if (!(hello.supported_profiles & NIPC_PROFILE_SHM_SEALED))
+        ack.server_supported_profiles &= ~NIPC_PROFILE_SHM_SEALED;
     nipc__handshake_encode_ack(status, &ack, buf);
-    err = nipc__conn_send(conn, buf, NIPC_HEADER_SIZE + NIPC_HELLO_ACK_SIZE, NULL, 0, deadline,
-                          NULL);
+    if (region && ack.selected_profile == NIPC_PROFILE_SHM_SEALED) {
+        /* The region travels with the ACK; our descriptor is not needed after. */
+        err = nipc__conn_send_fd(conn, buf, NIPC_HEADER_SIZE + NIPC_HELLO_ACK_SIZE,
+                                 nipc__shm_fd(region), deadline);
+        nipc__shm_release_fd(region);
+    } else {
+        err = nipc__conn_send(conn, buf, NIPC_HEADER_SIZE + NIPC_HELLO_ACK_SIZE, NULL, 0,
+                              deadline, NULL);
+    }
     if (err == NIPC_OK && status != NIPC_STATUS_OK)
-        err = status_error(status);
+        /* An SHM-only server that could not make its memory told the client
+         * UNSUPPORTED; its caller learns why. */
+        err = status == NIPC_STATUS_UNSUPPORTED && create_err ? create_err : status_error(status);
     if (err != NIPC_OK)
         goto fail;
 
@@ -285,16 +321,8 @@ static nipc_error_t session_accept(nipc__conn_t *conn, const char *run_dir, cons
         err = NIPC_ERR_NO_MEMORY;
         goto fail;
     }
-    uint32_t sel = ack.selected_profile;
-    if (sel & nipc__shm_profiles) {
-        /* Keep the selected region, destroy the rest. */
-        int idx = nipc__shm_region_per_profile ? (int)(sel >> 2) : 0;
-        s->shm = regions[idx];
-        regions[idx] = NULL;
-    }
-    nipc__shm_close(regions[0]);
-    nipc__shm_close(regions[1]);
-    regions[0] = regions[1] = NULL;
+    s->shm = region;
+    region = NULL;
     s->conn = conn;
     conn = NULL;
     err = session_setup(s, &ack, 1, 0);
@@ -305,8 +333,7 @@ static nipc_error_t session_accept(nipc__conn_t *conn, const char *run_dir, cons
     return NIPC_OK;
 
 fail:
-    nipc__shm_close(regions[0]);
-    nipc__shm_close(regions[1]);
+    nipc__shm_close(region);
     nipc__conn_close(conn);
     session_free(s);
     return err;
@@ -415,6 +442,12 @@ static nipc_error_t attach_shm(nipc_session_t *s, const char *run_dir, const cha
     }
 }
 
+static void close_fd(int fd)
+{
+    if (fd >= 0)
+        nipc__close_fd(fd);
+}
+
 static uint64_t earlier(uint64_t a, uint64_t b)
 {
     return a < b ? a : b;
@@ -458,8 +491,9 @@ nipc_error_t nipc__session_connect_until(const char *run_dir, const char *servic
 
     nipc_hello_t hello = {
         .layout_version = NIPC_LAYOUT_VERSION,
-        .supported_profiles = or_default(cfg ? cfg->supported_profiles : 0, NIPC_PROFILE_BASELINE),
-        .preferred_profiles = cfg ? cfg->preferred_profiles : 0,
+        .supported_profiles =
+            with_sealed(or_default(cfg ? cfg->supported_profiles : 0, NIPC_PROFILE_BASELINE), cfg),
+        .preferred_profiles = with_sealed(cfg ? cfg->preferred_profiles : 0, cfg),
         .max_request_payload_bytes =
             or_default(cfg ? cfg->max_request_payload_bytes : 0, NIPC_MAX_PAYLOAD_DEFAULT),
         .max_request_batch_items = or_default(cfg ? cfg->max_request_batch_items : 0, 1),
@@ -474,7 +508,10 @@ nipc_error_t nipc__session_connect_until(const char *run_dir, const char *servic
     nipc__handshake_encode_hello(&hello, buf);
     err = nipc__conn_send(conn, buf, NIPC_HEADER_SIZE + NIPC_HELLO_SIZE, NULL, 0, deadline, NULL);
     size_t len = 0;
-    if (err == NIPC_OK)
+    int region_fd = -1; /* a sealed region comes with the ACK */
+    if (err == NIPC_OK && (hello.supported_profiles & NIPC_PROFILE_SHM_SEALED))
+        err = nipc__conn_recv_fd(conn, buf, sizeof buf, &len, &region_fd, deadline);
+    else if (err == NIPC_OK)
         err = nipc__conn_recv(conn, buf, sizeof buf, NULL, 0, &len, 1, deadline, NULL);
     if (err == NIPC_ERR_TOO_LARGE) /* as read_hello(): 128 bytes decide */
         err = NIPC_OK;
@@ -492,6 +529,11 @@ nipc_error_t nipc__session_connect_until(const char *run_dir, const char *servic
      * it proposed, nothing absurd. */
     if (err == NIPC_OK)
         err = nipc__handshake_check_agreed(&hello, &ack);
+    uint32_t sel = err == NIPC_OK ? ack.selected_profile : 0;
+    if (region_fd >= 0 && sel != NIPC_PROFILE_SHM_SEALED) {
+        close_fd(region_fd); /* sent without being asked for */
+        region_fd = -1;
+    }
     if (err != NIPC_OK) {
         nipc__conn_close(conn);
         return err;
@@ -499,14 +541,22 @@ nipc_error_t nipc__session_connect_until(const char *run_dir, const char *servic
 
     nipc_session_t *s = calloc(1, sizeof *s);
     if (!s) {
+        close_fd(region_fd);
         nipc__conn_close(conn);
         return NIPC_ERR_NO_MEMORY;
     }
     s->conn = conn;
-    /* A selected bit that is not one of our SHM profiles (and that we did
-     * not offer) runs on the baseline, as upstream C does. */
-    uint32_t sel = ack.selected_profile;
-    if (sel & nipc__shm_profiles & hello.supported_profiles) {
+    if (sel == NIPC_PROFILE_SHM_SEALED && (hello.supported_profiles & sel)) {
+        /* Selected without a region: an attach failure (reconnect without SHM). */
+        err = region_fd >= 0 ? nipc__shm_attach_fd(region_fd, server_uid, &s->shm)
+                             : NIPC_ERR_SHM_NOT_READY;
+        if (err != NIPC_OK) {
+            session_free(s);
+            return err;
+        }
+    } else if (sel & nipc__shm_profiles & hello.supported_profiles) {
+        /* A selected bit that is not one of our SHM profiles (and that we
+         * did not offer) runs on the baseline, as upstream C does. */
         uint32_t window =
             or_default(cfg ? cfg->shm_attach_timeout_ms : 0, NIPC_SHM_ATTACH_TIMEOUT_DEFAULT_MS);
         err = attach_shm(s, run_dir, service, &ack, hello.auth_token, server_uid,

@@ -84,6 +84,21 @@ nipc_error_t nipc__conn_recv(nipc__conn_t *c, void *a, size_t alen, void *b, siz
  */
 nipc_error_t nipc__conn_reserve(nipc__conn_t *c, size_t max_packet);
 
+/*
+ * The handshake's file descriptor passing (POSIX; Windows never offers the
+ * profile that needs it and returns PLATFORM). send_fd sends one packet
+ * with `fd` attached (SCM_RIGHTS). recv_fd receives one packet as
+ * nipc__conn_recv() does; *fd is the one descriptor that came with it, or
+ * -1 (any other descriptors are closed at once).
+ */
+nipc_error_t nipc__conn_send_fd(nipc__conn_t *c, const void *buf, size_t len, int fd,
+                                uint64_t deadline);
+nipc_error_t nipc__conn_recv_fd(nipc__conn_t *c, void *buf, size_t cap, size_t *got, int *fd,
+                                uint64_t deadline);
+
+/* Closes a descriptor received with nipc__conn_recv_fd(). */
+void nipc__close_fd(int fd);
+
 /* Zero-wait liveness probe: 1 if the peer has closed or the connection failed. */
 int nipc__conn_peer_gone(nipc__conn_t *c);
 
@@ -111,6 +126,22 @@ extern const int nipc__shm_region_per_profile;
 
 /* SHM profile bits this platform implements. */
 extern const uint32_t nipc__shm_profiles;
+
+/*
+ * netipc's sealed profile (NIPC_PROFILE_SHM_SEALED on Linux, 0 where it is
+ * not available): the server creates an anonymous sealed region once the
+ * profile is selected (create_sealed), passes nipc__shm_fd() with its
+ * HELLO_ACK and then drops its descriptor (release_fd); the client maps
+ * the descriptor it received (attach_fd, which consumes it), refusing one
+ * not owned by `owner_uid` (PEER_REJECTED) or not sealed against shrinking
+ * and growing (SHM_BAD_SIZE).
+ */
+extern const uint32_t nipc__shm_sealed_profile;
+nipc_error_t nipc__shm_create_sealed(uint32_t request_capacity, uint32_t response_capacity,
+                                     nipc__shm_t **out);
+int nipc__shm_fd(const nipc__shm_t *s);
+void nipc__shm_release_fd(nipc__shm_t *s);
+nipc_error_t nipc__shm_attach_fd(int fd, int64_t owner_uid, nipc__shm_t **out);
 
 /*
  * Server: creates the region for `session_id` before the HELLO is read.

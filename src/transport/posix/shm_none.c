@@ -1,4 +1,6 @@
 /* POSIX systems other than Linux: no SHM profiles; sessions use UDS only. */
+#include <unistd.h>
+
 #include "transport/transport_internal.h"
 
 const int nipc__shm_region_per_profile = 0;
@@ -14,10 +16,45 @@ nipc_error_t nipc__shm_create(const char *run_dir, const char *service, uint64_t
 }
 
 nipc_error_t nipc__shm_attach(const char *run_dir, const char *service, uint64_t session_id,
-                              uint32_t profile, uint64_t auth_token, nipc__shm_t **out)
+                              uint32_t profile, uint64_t auth_token, int64_t owner_uid,
+                              nipc__shm_t **out)
 {
-    (void)run_dir, (void)service, (void)session_id, (void)profile, (void)auth_token, (void)out;
+    (void)run_dir, (void)service, (void)session_id, (void)profile, (void)auth_token;
+    (void)owner_uid, (void)out;
     return NIPC_ERR_UNSUPPORTED;
+}
+
+const uint32_t nipc__shm_sealed_profile = 0;
+
+nipc_error_t nipc__shm_create_sealed(uint32_t request_capacity, uint32_t response_capacity,
+                                     nipc__shm_t **out)
+{
+    (void)request_capacity, (void)response_capacity, (void)out;
+    return NIPC_ERR_PLATFORM;
+}
+
+int nipc__shm_fd(const nipc__shm_t *s)
+{
+    (void)s;
+    return -1;
+}
+
+void nipc__shm_release_fd(nipc__shm_t *s)
+{
+    (void)s;
+}
+
+nipc_error_t nipc__shm_attach_fd(int fd, int64_t owner_uid, nipc__shm_t **out)
+{
+    (void)owner_uid, (void)out;
+    close(fd);
+    return NIPC_ERR_PLATFORM;
+}
+
+int nipc_shm_fault_recover(void *addr)
+{
+    (void)addr;
+    return 0;
 }
 
 uint32_t nipc__shm_request_capacity(const nipc__shm_t *s)

@@ -198,19 +198,18 @@ static int short_wait_flag(uint64_t deadline)
     return nipc__remaining_ms(deadline, SHORT_WAIT_MS + 1) > SHORT_WAIT_MS ? 0 : MSG_DONTWAIT;
 }
 
-nipc_error_t nipc__conn_send(nipc__conn_t *c, const void *a, size_t alen, const void *b,
-                             size_t blen, uint64_t deadline, const nipc_abort_t *abort)
+/* One sendmsg() of a whole record: the short blocking wait, then poll. */
+static nipc_error_t send_record(nipc__conn_t *c, struct msghdr *mh, size_t total,
+                                uint64_t deadline, const nipc_abort_t *abort)
 {
-    struct iovec iov[2] = {{(void *)a, alen}, {(void *)b, blen}};
-    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = blen ? 2 : 1};
     if (nipc_abort_is_set(abort))
         return NIPC_ERR_ABORTED;
     int wait = short_wait_flag(deadline);
     for (;;) {
-        ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | wait);
+        ssize_t n = sendmsg(c->fd, mh, MSG_NOSIGNAL | wait);
         if (n >= 0) {
             /* SEQPACKET sends whole records or nothing; a short count is a fault. */
-            return (size_t)n == alen + blen ? NIPC_OK : NIPC_ERR_IO;
+            return (size_t)n == total ? NIPC_OK : NIPC_ERR_IO;
         }
         int e = errno;
         if (e == EINTR)
@@ -229,21 +228,21 @@ nipc_error_t nipc__conn_send(nipc__conn_t *c, const void *a, size_t alen, const 
     }
 }
 
-nipc_error_t nipc__conn_recv(nipc__conn_t *c, void *a, size_t alen, void *b, size_t blen,
-                             size_t *got, int first, uint64_t deadline, const nipc_abort_t *abort)
+/* One recvmsg() of a whole record; *got is its length (MSG_TRUNC: TOO_LARGE). */
+static nipc_error_t recv_record(nipc__conn_t *c, struct msghdr *mh, size_t *got,
+                                uint64_t deadline, const nipc_abort_t *abort)
 {
-    (void)first; /* the short blocking wait serves first packets and continuations alike */
-    struct iovec iov[2] = {{a, alen}, {b, blen}};
-    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = blen ? 2 : 1};
     if (nipc_abort_is_set(abort))
         return NIPC_ERR_ABORTED;
     int wait = short_wait_flag(deadline);
+    size_t controllen = mh->msg_controllen;
     for (;;) {
-        mh.msg_flags = 0;
-        ssize_t n = recvmsg(c->fd, &mh, wait);
+        mh->msg_flags = 0;
+        mh->msg_controllen = controllen;
+        ssize_t n = recvmsg(c->fd, mh, MSG_CMSG_CLOEXEC | wait);
         if (n > 0) {
             *got = (size_t)n;
-            return (mh.msg_flags & MSG_TRUNC) ? NIPC_ERR_TOO_LARGE : NIPC_OK;
+            return (mh->msg_flags & MSG_TRUNC) ? NIPC_ERR_TOO_LARGE : NIPC_OK;
         }
         if (n == 0) {
             /* SEQPACKET: 0 is EOF (zero-length records are never sent by peers). */
@@ -264,6 +263,92 @@ nipc_error_t nipc__conn_recv(nipc__conn_t *c, void *a, size_t alen, void *b, siz
             return nipc__os_fail(NIPC_ERR_DISCONNECTED, e);
         return nipc__os_fail(NIPC_ERR_IO, e);
     }
+}
+
+nipc_error_t nipc__conn_send(nipc__conn_t *c, const void *a, size_t alen, const void *b,
+                             size_t blen, uint64_t deadline, const nipc_abort_t *abort)
+{
+    struct iovec iov[2] = {{(void *)a, alen}, {(void *)b, blen}};
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = blen ? 2 : 1};
+    return send_record(c, &mh, alen + blen, deadline, abort);
+}
+
+nipc_error_t nipc__conn_recv(nipc__conn_t *c, void *a, size_t alen, void *b, size_t blen,
+                             size_t *got, int first, uint64_t deadline, const nipc_abort_t *abort)
+{
+    (void)first; /* the short blocking wait serves first packets and continuations alike */
+    struct iovec iov[2] = {{a, alen}, {b, blen}};
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = blen ? 2 : 1};
+    return recv_record(c, &mh, got, deadline, abort);
+}
+
+/* Room for one descriptor's control message, aligned as cmsg requires. */
+typedef union fd_control {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+} fd_control_t;
+
+nipc_error_t nipc__conn_send_fd(nipc__conn_t *c, const void *buf, size_t len, int fd,
+                                uint64_t deadline)
+{
+    struct iovec iov = {(void *)buf, len};
+    fd_control_t ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct msghdr mh = {.msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = ctl.buf,
+                        .msg_controllen = sizeof ctl.buf};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+    return send_record(c, &mh, len, deadline, NULL);
+}
+
+void nipc__close_fd(int fd)
+{
+    close(fd);
+}
+
+/* Closes every descriptor a control buffer carries. */
+static void close_passed_fds(struct msghdr *mh)
+{
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < n; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
+            close(fd);
+        }
+    }
+}
+
+nipc_error_t nipc__conn_recv_fd(nipc__conn_t *c, void *buf, size_t cap, size_t *got, int *fd,
+                                uint64_t deadline)
+{
+    struct iovec iov = {buf, cap};
+    fd_control_t ctl;
+    struct msghdr mh = {.msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = ctl.buf,
+                        .msg_controllen = sizeof ctl.buf};
+    *fd = -1;
+    nipc_error_t err = recv_record(c, &mh, got, deadline, NULL);
+    if (err != NIPC_OK && err != NIPC_ERR_TOO_LARGE)
+        return err;
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    /* Exactly one descriptor, whole; anything else a peer sent is closed
+     * (descriptors beyond our buffer were already closed by the kernel). */
+    if (cm && !(mh.msg_flags & MSG_CTRUNC) && cm->cmsg_level == SOL_SOCKET &&
+        cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)) &&
+        !CMSG_NXTHDR(&mh, cm))
+        memcpy(fd, CMSG_DATA(cm), sizeof *fd);
+    else if (cm)
+        close_passed_fds(&mh);
+    return err;
 }
 
 nipc_error_t nipc__conn_reserve(nipc__conn_t *c, size_t max_packet)

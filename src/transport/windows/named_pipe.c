@@ -195,6 +195,27 @@ uint32_t nipc__conn_auto_packet_size(nipc__conn_t *c)
 
 const int nipc__conn_has_uids = 0;
 
+/* Descriptor passing serves only the sealed Linux profile, never offered here. */
+nipc_error_t nipc__conn_send_fd(nipc__conn_t *c, const void *buf, size_t len, int fd,
+                                uint64_t deadline)
+{
+    (void)c, (void)buf, (void)len, (void)fd, (void)deadline;
+    return NIPC_ERR_PLATFORM;
+}
+
+void nipc__close_fd(int fd)
+{
+    (void)fd; /* never received here */
+}
+
+nipc_error_t nipc__conn_recv_fd(nipc__conn_t *c, void *buf, size_t cap, size_t *got, int *fd,
+                                uint64_t deadline)
+{
+    (void)c, (void)buf, (void)cap, (void)got, (void)deadline;
+    *fd = -1;
+    return NIPC_ERR_PLATFORM;
+}
+
 uint32_t nipc__conn_max_packet_size(nipc__conn_t *c)
 {
     (void)c;

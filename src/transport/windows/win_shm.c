@@ -594,3 +594,39 @@ void nipc__shm_close(nipc__shm_t *s)
     }
     shm_free(s);
 }
+
+/* ----------------------------------------------------- not on Windows */
+
+/* netipc's sealed profile is Linux-only: never offered, never selected. */
+const uint32_t nipc__shm_sealed_profile = 0;
+
+nipc_error_t nipc__shm_create_sealed(uint32_t request_capacity, uint32_t response_capacity,
+                                     nipc__shm_t **out)
+{
+    (void)request_capacity, (void)response_capacity, (void)out;
+    return NIPC_ERR_PLATFORM;
+}
+
+int nipc__shm_fd(const nipc__shm_t *s)
+{
+    (void)s;
+    return -1;
+}
+
+void nipc__shm_release_fd(nipc__shm_t *s)
+{
+    (void)s;
+}
+
+nipc_error_t nipc__shm_attach_fd(int fd, int64_t owner_uid, nipc__shm_t **out)
+{
+    (void)fd, (void)owner_uid, (void)out;
+    return NIPC_ERR_PLATFORM;
+}
+
+/* Sections cannot shrink under a view: there is no SIGBUS to recover from. */
+int nipc_shm_fault_recover(void *addr)
+{
+    (void)addr;
+    return 0;
+}
