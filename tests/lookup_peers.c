@@ -248,7 +248,7 @@ static int managed_peer(const char *kind, const char *run, int argc, char **argv
     t_file_publish(P.ctl, "ready", "1\n");
     while (!stop_requested())
         nipc__sleep_ms(20);
-    int in_time = nipc_server_join(srv, 3000);
+    int in_time = nipc_server_join(srv, 3000) == NIPC_OK;
     nipc_server_destroy(srv);
     return in_time ? 0 : 4;
 }

@@ -265,7 +265,7 @@ static int server_peer(const char *run, int argc, char **argv)
         nipc__sleep_ms(20);
         publish_stats(srv, seq++);
     }
-    int in_time = nipc_server_join(srv, 3000);
+    int in_time = nipc_server_join(srv, 3000) == NIPC_OK;
     nipc_server_destroy(srv);
     free(P.snap[0]);
     free(P.snap[1]);

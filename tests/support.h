@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "netipc/codec.h"
+#include "netipc/service.h"
 
 typedef struct t_proc t_proc_t;
 
@@ -121,6 +122,18 @@ static inline nipc_error_t t_snapshot_handler(void *ctx, void *buf, size_t cap, 
     memcpy(buf, b->ptr, b->len);
     *out_len = b->len;
     return NIPC_OK;
+}
+
+/*
+ * nipc_client_refresh(), reporting whether the client's state changed: the
+ * state-machine checks of the suites are about transitions (refresh itself
+ * returns why the client is not READY, checked in test_service).
+ */
+static inline int t_refresh_changed(nipc_client_t *c)
+{
+    nipc_client_state_t before = nipc_client_state(c);
+    nipc_client_refresh(c);
+    return nipc_client_state(c) != before;
 }
 
 /* Copies a cache item (a Level 3 lookup result) for checks after the guard; 1 if found. */

@@ -137,12 +137,13 @@ static void test_cache_empty_until_refresh(void)
     CHECK_EQ_U64(t_item_copy(nipc_cgroups_cache_item(c, 0), &it), 0);
     nipc_cgroups_cache_read_unlock(c);
 
-    /* No provider: the refresh fails and nothing changes. */
-    CHECK_ERR(nipc_cgroups_cache_refresh(c, 1000), NIPC_ERR_NOT_READY);
+    /* No provider: the refresh fails with the connect's reason (not a
+     * "not connected" that only says the same thing again), nothing changes. */
+    CHECK_ERR(nipc_cgroups_cache_refresh(c, 1000), NIPC_ERR_NOT_FOUND);
     st = cache_status(c);
     CHECK_EQ_U64(st.populated, 0);
     CHECK_EQ_U64(st.refresh_failure_count, 1);
-    CHECK_EQ_U64(st.last_error, NIPC_ERR_NOT_READY);
+    CHECK_EQ_U64(st.last_error, NIPC_ERR_NOT_FOUND);
     CHECK_EQ_U64(st.client_state, NIPC_CLIENT_NOT_FOUND);
     CHECK_EQ_U64(nipc_cgroups_cache_ready(c), 0);
 
@@ -311,7 +312,7 @@ static void test_cache_keeps_data_across_restart(void)
     CHECK(cache_holds(c, &a));
 
     /* Still gone: the client is now NOT_FOUND; still the old data. */
-    CHECK_ERR(nipc_cgroups_cache_refresh(c, 2000), NIPC_ERR_NOT_READY);
+    CHECK_ERR(nipc_cgroups_cache_refresh(c, 2000), NIPC_ERR_NOT_FOUND);
     st = cache_status(c);
     CHECK_EQ_U64(st.refresh_failure_count, 2);
     CHECK_EQ_U64(st.client_state, NIPC_CLIENT_NOT_FOUND);

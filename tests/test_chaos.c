@@ -846,7 +846,7 @@ static void consumer_kill(void)
     nipc__thread_t *killer = NULL;
     CHECK(nipc__thread_start(&killer, stop_killer_main, &sk) == NIPC_OK);
     unsigned long long t0 = t_now_ms();
-    CHECK(nipc_server_join(srv, T_MS(3000)) == 1);
+    CHECK_OK(nipc_server_join(srv, T_MS(3000)));
     CHECK(t_now_ms() - t0 < t_bound(T_MS(3000)));
     nipc__thread_join(killer);
     nipc_server_destroy(srv);

@@ -142,10 +142,10 @@ static void test_state_late_provider(void)
     CHECK_ERR(nipc_client_increment(c, 1, &out, 0), NIPC_ERR_NOT_READY);
     CHECK_EQ_U64(status_of(c).error_count, 1);
 
-    CHECK_EQ_U64(nipc_client_refresh(c), 1); /* DISCONNECTED → NOT_FOUND */
+    CHECK_EQ_U64(t_refresh_changed(c), 1); /* DISCONNECTED → NOT_FOUND */
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_NOT_FOUND);
     CHECK_EQ_U64(status_of(c).last_error, NIPC_ERR_NOT_FOUND);
-    CHECK_EQ_U64(nipc_client_refresh(c), 0); /* still NOT_FOUND */
+    CHECK_EQ_U64(t_refresh_changed(c), 0); /* still NOT_FOUND */
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_NOT_FOUND);
 
     REQUIRE(fx_start(&f, "server", NULL));
@@ -156,10 +156,10 @@ static void test_state_late_provider(void)
     CHECK(sp_fresh_stats(f.ctl, &st));
     CHECK_EQ_U64(st.accepted + st.hs_failed + st.requests, 0);
 
-    CHECK_EQ_U64(nipc_client_refresh(c), 1); /* NOT_FOUND → READY */
+    CHECK_EQ_U64(t_refresh_changed(c), 1); /* NOT_FOUND → READY */
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_READY);
     CHECK(nipc_client_ready(c));
-    CHECK_EQ_U64(nipc_client_refresh(c), 0); /* READY: nothing to do */
+    CHECK_EQ_U64(t_refresh_changed(c), 0); /* READY: nothing to do */
 
     CHECK_OK(nipc_client_increment(c, 41, &out, 0));
     CHECK_EQ_U64(out, 42);
@@ -183,7 +183,7 @@ static void test_state_late_provider(void)
     CHECK_EQ_U64(s.state, NIPC_CLIENT_DISCONNECTED);
     CHECK_EQ_U64(s.selected_profile, 0);
     CHECK_EQ_U64(s.max_request_payload, 0);
-    CHECK_EQ_U64(nipc_client_refresh(c), 1);
+    CHECK_EQ_U64(t_refresh_changed(c), 1);
     CHECK_OK(nipc_client_increment(c, 1, &out, 0));
     CHECK_EQ_U64(status_of(c).connect_count, 2);
     nipc_client_free(c);
@@ -216,13 +216,13 @@ static void test_state_broken_and_restart(void)
     CHECK_EQ_U64(s.call_count, 1);
 
     /* BROKEN with nobody there → NOT_FOUND (a change). */
-    CHECK_EQ_U64(nipc_client_refresh(c), 1);
+    CHECK_EQ_U64(t_refresh_changed(c), 1);
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_NOT_FOUND);
     CHECK_ERR(nipc_client_increment(c, 3, &out, 0), NIPC_ERR_NOT_READY);
 
     /* The provider restarts (stale socket file left by the kill). */
     REQUIRE(fx_start(&f, "server", NULL));
-    CHECK_EQ_U64(nipc_client_refresh(c), 1); /* NOT_FOUND → READY: a connect */
+    CHECK_EQ_U64(t_refresh_changed(c), 1); /* NOT_FOUND → READY: a connect */
     s = status_of(c);
     CHECK_EQ_U64(s.state, NIPC_CLIENT_READY);
     CHECK_EQ_U64(s.connect_count, 2);
@@ -235,7 +235,7 @@ static void test_state_broken_and_restart(void)
     CHECK(nipc_client_increment(c, 4, &out, 5000) != NIPC_OK);
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_BROKEN);
     REQUIRE(fx_start(&f, "server", NULL));
-    CHECK_EQ_U64(nipc_client_refresh(c), 1); /* BROKEN → READY: a reconnect */
+    CHECK_EQ_U64(t_refresh_changed(c), 1); /* BROKEN → READY: a reconnect */
     s = status_of(c);
     CHECK_EQ_U64(s.state, NIPC_CLIENT_READY);
     CHECK_EQ_U64(s.connect_count, 2);
@@ -245,6 +245,43 @@ static void test_state_broken_and_restart(void)
     CHECK_EQ_U64(status_of(c).call_count, 3);
     nipc_client_free(c);
     fx_end(&f, 1); /* the new server removed what the killed ones left */
+}
+
+/*
+ * What refresh() returns: OK once READY, otherwise the reason of the connect
+ * it just tried, or of the sticky state; last_connect_error says the same.
+ * A call's NOT_READY never hides it.
+ */
+static void test_refresh_result(void)
+{
+    fx_t f;
+    REQUIRE(fx_begin(&f));
+    nipc_client_config_t bad = {.auth_token = 7};
+    nipc_client_t *c = client_new(&f, NULL), *w = client_new(&f, &bad);
+    REQUIRE(c && w);
+    uint64_t out = 0;
+    CHECK_ERR(nipc_client_refresh(c), NIPC_ERR_NOT_FOUND);
+    CHECK_ERR(nipc_client_increment(c, 1, &out, 0), NIPC_ERR_NOT_READY);
+    CHECK_ERR(status_of(c).last_connect_error, NIPC_ERR_NOT_FOUND); /* not hidden */
+    CHECK_ERR(nipc_client_refresh(c), NIPC_ERR_NOT_FOUND);
+
+    REQUIRE(fx_start(&f, "server", (const char *[]){"token=0", NULL}));
+    CHECK_OK(nipc_client_refresh(c));
+    CHECK_OK(nipc_client_refresh(c)); /* READY: nothing to do, still OK */
+    CHECK_ERR(status_of(c).last_connect_error, NIPC_OK);
+    CHECK_ERR(nipc_client_refresh(w), NIPC_ERR_AUTH_FAILED);
+    CHECK_ERR(nipc_client_refresh(w), NIPC_ERR_AUTH_FAILED); /* sticky, with its reason */
+    CHECK_ERR(nipc_client_increment(w, 1, &out, 0), NIPC_ERR_NOT_READY);
+    CHECK_ERR(nipc_client_refresh(w), NIPC_ERR_AUTH_FAILED); /* a failed call changes nothing */
+
+    /* BROKEN → the reconnect's reason. */
+    fx_kill(&f);
+    CHECK(nipc_client_increment(c, 2, &out, 2000) != NIPC_OK);
+    CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_BROKEN);
+    CHECK_ERR(nipc_client_refresh(c), NIPC_ERR_NOT_FOUND);
+    nipc_client_free(c);
+    nipc_client_free(w);
+    fx_end(&f, 0);
 }
 
 /* A wrong token: AUTH_FAILED, sticky (no I/O) until close(). */
@@ -258,11 +295,11 @@ static void test_state_auth_failed_sticky(void)
     REQUIRE(c);
     uint64_t out;
 
-    CHECK_EQ_U64(nipc_client_refresh(c), 1);
+    CHECK_EQ_U64(t_refresh_changed(c), 1);
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_AUTH_FAILED);
     CHECK_EQ_U64(status_of(c).last_error, NIPC_ERR_AUTH_FAILED);
     CHECK(!nipc_client_ready(c));
-    CHECK_EQ_U64(nipc_client_refresh(c), 0);
+    CHECK_EQ_U64(t_refresh_changed(c), 0);
     CHECK_ERR(nipc_client_increment(c, 1, &out, 0), NIPC_ERR_NOT_READY);
     sp_stats_t st;
     CHECK(sp_fresh_stats(f.ctl, &st));
@@ -272,14 +309,14 @@ static void test_state_auth_failed_sticky(void)
     /* The provider now accepts token 7; the client stays AUTH_FAILED. */
     CHECK_EQ_U64(fx_stop(&f), 0);
     REQUIRE(fx_start(&f, "server", (const char *[]){"token=7", NULL}));
-    CHECK_EQ_U64(nipc_client_refresh(c), 0);
+    CHECK_EQ_U64(t_refresh_changed(c), 0);
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_AUTH_FAILED);
     CHECK(sp_fresh_stats(f.ctl, &st));
     CHECK_EQ_U64(st.accepted + st.hs_failed, 0);
 
     nipc_client_close(c);
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_DISCONNECTED);
-    CHECK_EQ_U64(nipc_client_refresh(c), 1);
+    CHECK_EQ_U64(t_refresh_changed(c), 1);
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_READY);
     CHECK_OK(nipc_client_increment(c, 6, &out, 0));
     CHECK_EQ_U64(out, 7);
@@ -298,19 +335,19 @@ static void test_state_incompatible_sticky(void)
     nipc_client_t *c = client_new(&f, &cfg);
     REQUIRE(c);
 
-    CHECK_EQ_U64(nipc_client_refresh(c), 1);
+    CHECK_EQ_U64(t_refresh_changed(c), 1);
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_INCOMPATIBLE);
     CHECK_EQ_U64(status_of(c).last_error, NIPC_ERR_UNSUPPORTED);
-    CHECK_EQ_U64(nipc_client_refresh(c), 0);
+    CHECK_EQ_U64(t_refresh_changed(c), 0);
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_INCOMPATIBLE);
 
     /* A provider that speaks SHM: still INCOMPATIBLE until close(). */
     CHECK_EQ_U64(fx_stop(&f), 0);
     REQUIRE(fx_start(&f, "server", (const char *[]){"prof=3", NULL}));
-    CHECK_EQ_U64(nipc_client_refresh(c), 0);
+    CHECK_EQ_U64(t_refresh_changed(c), 0);
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_INCOMPATIBLE);
     nipc_client_close(c);
-    CHECK_EQ_U64(nipc_client_refresh(c), 1);
+    CHECK_EQ_U64(t_refresh_changed(c), 1);
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_READY);
     CHECK_EQ_U64(status_of(c).selected_profile, SHM_SELECTED);
     uint64_t out = 0;
@@ -336,10 +373,10 @@ static void test_state_limit_exceeded_handshake(void)
     nipc_client_t *c = client_new(&f, &cfg);
     REQUIRE(c);
 
-    CHECK_EQ_U64(nipc_client_refresh(c), 0); /* DISCONNECTED → DISCONNECTED */
+    CHECK_EQ_U64(t_refresh_changed(c), 0); /* DISCONNECTED → DISCONNECTED */
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_DISCONNECTED);
     CHECK_EQ_U64(status_of(c).last_error, NIPC_ERR_LIMIT_EXCEEDED);
-    CHECK_EQ_U64(nipc_client_refresh(c), 0);
+    CHECK_EQ_U64(t_refresh_changed(c), 0);
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_DISCONNECTED);
     sp_stats_t st;
     CHECK(sp_fresh_stats(f.ctl, &st));
@@ -348,7 +385,7 @@ static void test_state_limit_exceeded_handshake(void)
 
     CHECK_EQ_U64(fx_stop(&f), 0);
     REQUIRE(fx_start(&f, "server", (const char *[]){"req=8192", NULL}));
-    CHECK_EQ_U64(nipc_client_refresh(c), 1);
+    CHECK_EQ_U64(t_refresh_changed(c), 1);
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_READY);
     CHECK_EQ_U64(status_of(c).max_request_payload, 4096);
     nipc_client_free(c);
@@ -364,11 +401,11 @@ static void test_session_limit_busy(void)
     nipc_client_t *a = client_new(&f, NULL), *b = client_new(&f, NULL), *c = client_new(&f, NULL);
     REQUIRE(a && b && c);
     uint64_t out = 0;
-    CHECK_EQ_U64(nipc_client_refresh(a), 1);
-    CHECK_EQ_U64(nipc_client_refresh(b), 1);
+    CHECK_EQ_U64(t_refresh_changed(a), 1);
+    CHECK_EQ_U64(t_refresh_changed(b), 1);
     CHECK(nipc_client_ready(a) && nipc_client_ready(b));
 
-    CHECK_EQ_U64(nipc_client_refresh(c), 0);
+    CHECK_EQ_U64(t_refresh_changed(c), 0);
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_DISCONNECTED);
     CHECK_EQ_U64(status_of(c).last_error, NIPC_ERR_BUSY);
     CHECK_ERR(nipc_client_increment(c, 1, &out, 0), NIPC_ERR_NOT_READY);
@@ -575,7 +612,7 @@ static void test_silent_client_handshake(void)
 
     nipc_client_t *c = client_new(&f, NULL);
     REQUIRE(c);
-    CHECK_EQ_U64(nipc_client_refresh(c), 1);
+    CHECK_EQ_U64(t_refresh_changed(c), 1);
     uint64_t out = 0;
     CHECK_OK(nipc_client_increment(c, 5, &out, 0));
     CHECK_EQ_U64(out, 6);
@@ -648,7 +685,7 @@ static void vanish_mid_call(uint32_t profiles, int exact)
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_BROKEN);
 
     REQUIRE(fx_start(&f, "server", opts));
-    CHECK_EQ_U64(nipc_client_refresh(c), 1);
+    CHECK_EQ_U64(t_refresh_changed(c), 1);
     CHECK_EQ_U64(status_of(c).reconnect_count, 1);
     CHECK_OK(nipc_client_increment(c, 8, &out, 0));
     CHECK_EQ_U64(out, 9);
@@ -720,7 +757,7 @@ static void test_retry_once_same_id(void)
     CHECK_EQ_U64(s.error_count, 1);
     CHECK_EQ_U64(s.last_error, err);
 
-    CHECK_EQ_U64(nipc_client_refresh(c), 1);
+    CHECK_EQ_U64(t_refresh_changed(c), 1);
     CHECK_OK(nipc_client_increment(c, 30, &out, 0));
     CHECK_EQ_U64(out, 31);
     CHECK_EQ_U64(sp_call_log(f.ctl, log, 8), 5);
@@ -845,14 +882,14 @@ static void timeout_no_retry(uint32_t profiles)
     CHECK_EQ_U64(sp_calls(f.ctl), 1);
 
     /* Timeout 0 takes the configured default (300 ms). */
-    CHECK_EQ_U64(nipc_client_refresh(c), 1);
+    CHECK_EQ_U64(t_refresh_changed(c), 1);
     t0 = t_now_ms();
     CHECK_ERR(nipc_client_increment(c, SP_SLEEP_BASE + 1200, &out, 0), NIPC_ERR_TIMEOUT);
     took = t_now_ms() - t0;
     CHECK(took >= 250 && took < t_call_bound(300));
     CHECK_EQ_U64(sp_calls(f.ctl), 2);
 
-    CHECK_EQ_U64(nipc_client_refresh(c), 1);
+    CHECK_EQ_U64(t_refresh_changed(c), 1);
     CHECK_OK(nipc_client_increment(c, SP_SLEEP_BASE + 20, &out, 0));
     CHECK_EQ_U64(out, SP_SLEEP_BASE + 21);
     nipc_client_free(c);
@@ -884,10 +921,10 @@ static void test_bad_responses(void)
     CHECK_ERR(nipc_client_increment(c, SP_WRONG_CODE_VALUE, &out, 3000), NIPC_ERR_BAD_RESPONSE);
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_BROKEN);
     CHECK_EQ_U64(sp_calls(f.ctl), 2);
-    CHECK_EQ_U64(nipc_client_refresh(c), 1);
+    CHECK_EQ_U64(t_refresh_changed(c), 1);
     CHECK_ERR(nipc_client_increment(c, SP_WRONG_KIND_VALUE, &out, 3000), NIPC_ERR_BAD_RESPONSE);
     CHECK_EQ_U64(sp_calls(f.ctl), 4);
-    CHECK_EQ_U64(nipc_client_refresh(c), 1);
+    CHECK_EQ_U64(t_refresh_changed(c), 1);
     CHECK_OK(nipc_client_increment(c, 1, &out, 3000));
     CHECK_EQ_U64(out, 2);
     nipc_client_status_t st = status_of(c);
@@ -906,7 +943,7 @@ static void test_uid_allow_list(void)
     REQUIRE(fx_start(&f, "server", (const char *[]){"uid=4242424", NULL}));
     nipc_client_t *c = client_new(&f, NULL);
     REQUIRE(c);
-    CHECK_EQ_U64(nipc_client_refresh(c), 0);
+    CHECK_EQ_U64(t_refresh_changed(c), 0);
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_DISCONNECTED);
     sp_stats_t st;
     CHECK(sp_fresh_stats(f.ctl, &st));
@@ -917,7 +954,7 @@ static void test_uid_allow_list(void)
     char uid[32];
     snprintf(uid, sizeof uid, "uid=%u", (unsigned)getuid());
     REQUIRE(fx_start(&f, "server", (const char *[]){uid, NULL}));
-    CHECK_EQ_U64(nipc_client_refresh(c), 1);
+    CHECK_EQ_U64(t_refresh_changed(c), 1);
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_READY);
     nipc_client_free(c);
     fx_end(&f, 1);
@@ -960,7 +997,7 @@ static void abort_blocked_call(uint32_t profiles)
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_BROKEN);
 
     /* Sticky: refresh still reconnects, but calls fail without I/O. */
-    CHECK_EQ_U64(nipc_client_refresh(c), 1);
+    CHECK_EQ_U64(t_refresh_changed(c), 1);
     CHECK_ERR(nipc_client_increment(c, 1, &out, 0), NIPC_ERR_ABORTED);
     CHECK_ERR(nipc_client_increment(c, 1, &out, 0), NIPC_ERR_ABORTED);
     CHECK_EQ_U64(sp_calls(f.ctl), 1);
@@ -976,7 +1013,7 @@ static void abort_blocked_call(uint32_t profiles)
     nipc_client_abort(c);
     CHECK_ERR(nipc_client_increment(c, 1, &out, 0), NIPC_ERR_ABORTED);
     nipc_client_close(c);
-    CHECK_EQ_U64(nipc_client_refresh(c), 1);
+    CHECK_EQ_U64(t_refresh_changed(c), 1);
     CHECK_OK(nipc_client_increment(c, 2, &out, 0));
     CHECK_EQ_U64(out, 3);
     nipc_client_free(c);
@@ -1230,7 +1267,7 @@ static void test_shm_attach_missing_fallback(void)
     nipc_client_t *c = client_new(&f, &cfg);
     REQUIRE(c);
     unsigned long long t0 = t_now_ms();
-    CHECK_EQ_U64(nipc_client_refresh(c), 1);
+    CHECK_EQ_U64(t_refresh_changed(c), 1);
     unsigned long long took = t_now_ms() - t0;
     CHECK(took >= 250 && took < t_refresh_bound(0, 300)); /* the attach window, then the baseline */
     nipc_client_status_t st = status_of(c);
@@ -1253,7 +1290,7 @@ static void test_shm_attach_missing_fallback(void)
 
     /* close() restores the configured profiles: SHM again. */
     nipc_client_close(c);
-    CHECK_EQ_U64(nipc_client_refresh(c), 1);
+    CHECK_EQ_U64(t_refresh_changed(c), 1);
     CHECK_EQ_U64(status_of(c).selected_profile, SHM_SELECTED);
     CHECK_OK(nipc_client_increment(c, 7, &out, 0));
     CHECK_EQ_U64(out, 8);
@@ -1275,11 +1312,11 @@ static void test_shm_only_client_attach_failure(void)
                                 .shm_attach_timeout_ms = 200};
     nipc_client_t *c = client_new(&f, &cfg);
     REQUIRE(c);
-    CHECK_EQ_U64(nipc_client_refresh(c), 0);
+    CHECK_EQ_U64(t_refresh_changed(c), 0);
     nipc_client_status_t st = status_of(c);
     CHECK_EQ_U64(st.state, NIPC_CLIENT_DISCONNECTED);
     CHECK_EQ_U64(st.last_error, NIPC_ERR_SHM_NOT_READY);
-    CHECK_EQ_U64(nipc_client_refresh(c), 0);
+    CHECK_EQ_U64(t_refresh_changed(c), 0);
     st = status_of(c);
     CHECK_EQ_U64(st.state, NIPC_CLIENT_DISCONNECTED);
     CHECK_EQ_U64(st.selected_profile, 0);
@@ -1287,7 +1324,7 @@ static void test_shm_only_client_attach_failure(void)
     CHECK_ERR(nipc_client_increment(c, 1, &out, 0), NIPC_ERR_NOT_READY);
 
     nipc_client_close(c);
-    CHECK_EQ_U64(nipc_client_refresh(c), 1);
+    CHECK_EQ_U64(t_refresh_changed(c), 1);
     CHECK_EQ_U64(status_of(c).selected_profile, SHM_SELECTED);
     CHECK_OK(nipc_client_increment(c, 1, &out, 0));
     CHECK_EQ_U64(out, 2);
@@ -1307,7 +1344,7 @@ static void test_shm_attach_bad_region_fallback(void)
     nipc_client_t *c = client_new(&f, &cfg);
     REQUIRE(c);
     unsigned long long t0 = t_now_ms();
-    CHECK_EQ_U64(nipc_client_refresh(c), 1);
+    CHECK_EQ_U64(t_refresh_changed(c), 1);
     CHECK(t_now_ms() - t0 < 2000);
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_READY);
     CHECK_EQ_U64(status_of(c).selected_profile, NIPC_PROFILE_BASELINE);
@@ -1591,7 +1628,7 @@ static void test_malformed_string_reverse(void)
     int before = sp_calls(f.ctl);
     nipc_client_t *wrong = client_new(&f, NULL);
     REQUIRE(wrong);
-    CHECK_EQ_U64(nipc_client_refresh(wrong), 1);
+    CHECK_EQ_U64(t_refresh_changed(wrong), 1);
     uint64_t v = 0;
     CHECK_ERR(nipc_client_increment(wrong, 1, &v, 2000), NIPC_ERR_UNSUPPORTED);
     CHECK_EQ_U64(sp_calls(f.ctl), before);
@@ -1770,13 +1807,13 @@ static void graceful_join_in_flight(uint32_t profiles)
 #endif
 
     unsigned long long t0 = t_now_ms();
-    CHECK_EQ_U64(nipc_server_join(s, 3000), 1);
+    CHECK_OK(nipc_server_join(s, 3000));
     unsigned long long took = t_now_ms() - t0;
     CHECK(took >= 200 && took < t_bound(400)); /* the handler's 400 ms */
     bg_join(&bg);
     CHECK_ERR(g.err, NIPC_OK);
     CHECK_EQ_U64(g.out, SP_SLEEP_BASE + 401);
-    CHECK_EQ_U64(nipc_server_join(s, 100), 1); /* idempotent */
+    CHECK_OK(nipc_server_join(s, 100)); /* idempotent */
     nipc_server_stats_t st;
     nipc_server_stats(s, &st);
     CHECK_EQ_U64(st.requests, 1);
@@ -1814,7 +1851,7 @@ static void test_graceful_join_stuck(void)
     CHECK(wait_entered(1, 3000));
 
     unsigned long long t0 = t_now_ms();
-    CHECK_EQ_U64(nipc_server_join(s, 200), 0);
+    CHECK_ERR(nipc_server_join(s, 200), NIPC_ERR_TIMEOUT);
     unsigned long long took = t_now_ms() - t0;
     CHECK(took >= 900 && took < t_bound(1200)); /* waited for the handler to return */
     nipc_server_destroy(s);
@@ -1864,7 +1901,7 @@ static void test_graceful_join_forces_blocked_send(void)
     t_sleep_ms(300); /* the server fills the socket and blocks */
 
     unsigned long long t0 = t_now_ms();
-    CHECK_EQ_U64(nipc_server_join(s, 200), 0);
+    CHECK_ERR(nipc_server_join(s, 200), NIPC_ERR_TIMEOUT);
     unsigned long long took = t_now_ms() - t0;
     CHECK(took >= 150 && took < t_bound(200)); /* join's own timeout, then forced */
     nipc_server_destroy(s);
@@ -1897,7 +1934,7 @@ static void test_graceful_join_silent_handshake(void)
     CHECK_EQ_U64(st.sessions_active, 1);
 
     unsigned long long t0 = t_now_ms();
-    CHECK_EQ_U64(nipc_server_join(s, 200), 0);
+    CHECK_ERR(nipc_server_join(s, 200), NIPC_ERR_TIMEOUT);
     unsigned long long took = t_now_ms() - t0;
     CHECK(took < t_bound(1000)); /* the handshake timeout */
     nipc_server_stats(s, &st);
@@ -1927,7 +1964,7 @@ static void test_graceful_idle(void)
     REQUIRE(nipc_server_start(s) == NIPC_OK);
     nipc_server_stop(s);
     unsigned long long t0 = t_now_ms();
-    CHECK_EQ_U64(nipc_server_join(s, 2000), 1);
+    CHECK_OK(nipc_server_join(s, 2000));
     CHECK(t_now_ms() - t0 < 1000);
     nipc_server_destroy(s);
     CHECK_EQ_U64(t_dir_entries(f.run), 0);
@@ -1977,6 +2014,7 @@ int main(int argc, char **argv)
         T_CASE(test_arguments),
         T_CASE(test_state_late_provider),
         T_CASE(test_state_broken_and_restart),
+        T_CASE(test_refresh_result),
         T_CASE(test_state_auth_failed_sticky),
         T_CASE(test_state_incompatible_sticky),
         T_CASE(test_state_limit_exceeded_handshake),

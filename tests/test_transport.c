@@ -863,7 +863,7 @@ static void death_during_handshake(void)
         /* Nobody listens on the stale endpoint now. */
         CHECK_ERR(nipc_session_connect(f.run, SVC, &scfg, &s), NIPC_ERR_NOT_FOUND);
         /* A new server reclaims it (and any region the dead one left). */
-        nipc_shm_cleanup_stale(f.run, SVC);
+        nipc_shm_cleanup_stale(f.run, SVC, NULL);
         CHECK_OK(nipc_listener_create(f.run, SVC, &scfg, &l));
         nipc_listener_free(l);
         CHECK_EQ_U64(t_dir_entries(f.run), 0);
@@ -944,7 +944,7 @@ static void death_mid_message(void)
     } else {
         tp_finish(srv, 1000);
     }
-    nipc_shm_cleanup_stale(f.run, SVC);
+    nipc_shm_cleanup_stale(f.run, SVC, NULL);
     CHECK_OK(nipc_listener_create(f.run, SVC, &scfg, &l));
     nipc_listener_free(l);
     fx_close(&f);
@@ -1001,7 +1001,7 @@ static void death_while_waiting(void)
     CHECK_EQ_U64(tp_finish(srv, 10000), 0);
     /* The dead server left its endpoint (and region) behind: cleaned up by
      * the next server. */
-    CHECK(nipc_shm_cleanup_stale(f.run, SVC) >= 0);
+    CHECK_OK(nipc_shm_cleanup_stale(f.run, SVC, NULL));
     CHECK_OK(nipc_listener_create(f.run, SVC, &scfg, &l));
     nipc_listener_free(l);
     fx_close(&f);

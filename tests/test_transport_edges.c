@@ -252,7 +252,7 @@ static void shm_region_states(void)
     char missing[600];
     snprintf(missing, sizeof missing, "%s/none", run);
     CHECK_EQ_U64(nipc__shm_region_state(missing, name), NIPC__REGION_UNKNOWN);
-    CHECK_EQ_U64(nipc_shm_cleanup_stale(missing, SVC), (uint64_t)-1);
+    CHECK_ERR(nipc_shm_cleanup_stale(missing, SVC, NULL), NIPC_ERR_IO);
     CHECK_EQ_U64(nipc_last_os_error(), ENOENT);
     t_rmtree(run);
 }
@@ -385,9 +385,11 @@ static int fd_step(const char *what, const char *run)
         return err == NIPC_ERR_IO && nipc_last_os_error() == EMFILE && !a ? 0 : 10 + (int)err;
     }
     if (strcmp(what, "scan-dir") == 0) /* the directory cannot be listed */
-        return nipc_shm_cleanup_stale(run, SVC) == -1 ? 0 : 3;
-    if (strcmp(what, "scan-file") == 0) /* a region cannot be checked: kept */
-        return nipc_shm_cleanup_stale(run, SVC) == 0 ? 0 : 4;
+        return nipc_shm_cleanup_stale(run, SVC, NULL) == NIPC_ERR_IO ? 0 : 3;
+    if (strcmp(what, "scan-file") == 0) { /* a region cannot be checked: kept */
+        uint32_t n = 1;
+        return nipc_shm_cleanup_stale(run, SVC, &n) == NIPC_OK && n == 0 ? 0 : 4;
+    }
     return 2;
 }
 
@@ -450,7 +452,9 @@ static void fd_exhaustion_steps(void)
         CHECK_EQ_U64(code, 0);
     }
     CHECK(exists(path));                               /* never deleted unchecked */
-    CHECK_EQ_U64(nipc_shm_cleanup_stale(run, SVC), 1); /* with descriptors: removed */
+    uint32_t removed = 0;
+    CHECK_OK(nipc_shm_cleanup_stale(run, SVC, &removed));
+    CHECK_EQ_U64(removed, 1); /* with descriptors: removed */
     CHECK(!exists(path));
     t_rmtree(run);
 }

@@ -1705,15 +1705,19 @@ static void shm_stale_scan(void)
     path_of(p[n], sizeof p[n], f.run, "cgroups-0000000000000009.ipcshm");
     CHECK(mkfifo(p[n++], 0600) == 0);
 #undef REGION
-    CHECK_EQ_U64(nipc_shm_cleanup_stale(f.run, "cgroups"), n - kept);
+    uint32_t removed = 0;
+    CHECK_OK(nipc_shm_cleanup_stale(f.run, "cgroups", &removed));
+    CHECK_EQ_U64(removed, n - kept);
     for (int i = 0; i < n; i++) {
         if (exists(p[i]) != (i < kept))
             fprintf(stderr, "stale scan: %s %s\n", p[i], i < kept ? "removed" : "kept");
         CHECK_EQ_U64(exists(p[i]), i < kept);
     }
-    CHECK_EQ_U64(nipc_shm_cleanup_stale(f.run, "cgroups"), 0);
-    CHECK_EQ_U64(nipc_shm_cleanup_stale("/nonexistent-netipc", "cgroups"), -1);
-    CHECK_EQ_U64(nipc_shm_cleanup_stale(f.run, "a/b"), -1);
+    CHECK_OK(nipc_shm_cleanup_stale(f.run, "cgroups", &removed));
+    CHECK_EQ_U64(removed, 0);
+    CHECK_ERR(nipc_shm_cleanup_stale("/nonexistent-netipc", "cgroups", &removed), NIPC_ERR_IO);
+    CHECK_ERR(nipc_shm_cleanup_stale(f.run, "a/b", NULL), NIPC_ERR_BAD_SERVICE_NAME);
+    CHECK_ERR(nipc_shm_cleanup_stale(NULL, "cgroups", NULL), NIPC_ERR_INVALID_ARGUMENT);
 
     /* The same scan runs when a listener starts. */
     char q[700];

@@ -537,8 +537,10 @@ static void test_names(void)
     CHECK_ERR(nipc_listener_create(g_dir, "x:y", NULL, &l), NIPC_ERR_BAD_SERVICE_NAME);
 
     /* Nothing is ever stale on Windows. */
-    CHECK(nipc_shm_cleanup_stale(g_dir, "svc") == 0);
-    CHECK(nipc_shm_cleanup_stale(g_dir, "..") == -1);
+    uint32_t removed = 1;
+    CHECK_OK(nipc_shm_cleanup_stale(g_dir, "svc", &removed));
+    CHECK_EQ_U64(removed, 0);
+    CHECK_ERR(nipc_shm_cleanup_stale(g_dir, "..", NULL), NIPC_ERR_BAD_SERVICE_NAME);
 }
 
 static void test_handshake_pipe(void)

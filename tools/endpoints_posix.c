@@ -177,10 +177,10 @@ static int cleanup_entry(const char *run_dir, const char *name, void *ctx)
         nipc__region_state_t st = nipc__shm_region_state(run_dir, name);
         if (st == NIPC__REGION_STALE || st == NIPC__REGION_JUNK) {
             /* The library's own check, which re-verifies before unlinking. */
-            int r = nipc_shm_cleanup_stale(run_dir, service);
-            if (r > 0) {
-                printf("removed %d stale shared-memory file(s) of %s\n", r, service);
-                *removed += r;
+            uint32_t r = 0;
+            if (nipc_shm_cleanup_stale(run_dir, service, &r) == NIPC_OK && r > 0) {
+                printf("removed %u stale shared-memory file(s) of %s\n", r, service);
+                *removed += (int)r;
             }
         }
     }

@@ -325,7 +325,7 @@ static int cmd_serve(int argc, char **argv, options_t *o)
             next = nipc__now_ms() + period;
         }
     }
-    int clean = nipc_server_join(srv, 2000);
+    int clean = nipc_server_join(srv, 2000) == NIPC_OK;
     nipc_server_stats_t st;
     nipc_server_stats(srv, &st);
     nipc_server_destroy(srv);

@@ -17,6 +17,7 @@
 #ifndef NETIPC_CACHE_H
 #define NETIPC_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,14 +50,15 @@ NIPC_API nipc_error_t nipc_cgroups_cache_create(const char *run_dir, const char 
 /*
  * Connects if needed and fetches a snapshot. On success the new snapshot
  * replaces the old one and NIPC_OK is returned; on failure the old one is
- * kept and the error is returned (NOT_READY when no provider is reachable,
- * NO_MEMORY, or any error of the snapshot call or of an item's decoding).
- * Safe to call from any thread; calls are serialised.
+ * kept and the error is returned: the connect's own error when no provider
+ * could be reached (NOT_FOUND, AUTH_FAILED, BUSY, ...; see
+ * nipc_client_refresh()), NO_MEMORY, or any error of the snapshot call or
+ * of an item's decoding. Safe to call from any thread; calls are serialised.
  */
 NIPC_API nipc_error_t nipc_cgroups_cache_refresh(nipc_cgroups_cache_t *c, uint32_t timeout_ms);
 
-/* 1 when a snapshot exists ("has data", not "connected"). Thread-safe. */
-NIPC_API int nipc_cgroups_cache_ready(const nipc_cgroups_cache_t *c);
+/* true when a snapshot exists ("has data", not "connected"). Thread-safe. */
+NIPC_API bool nipc_cgroups_cache_ready(const nipc_cgroups_cache_t *c);
 
 /* Read guard around lookups; cheap, may be held by many threads at once.
  * Guards do not nest: a thread takes one at a time. While a refresh waits

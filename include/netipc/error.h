@@ -1,12 +1,36 @@
 /*
  * netipc error model.
  *
- * Every function of every layer (codec, transports, services, cache) returns
- * one of these codes; 0 is success. The list below is the single source of
- * the enum, of nipc_strerror() and of nipc_error_name(). Operating-system
- * errors are never returned raw: the failing call stores errno (or
- * GetLastError() on Windows) as detail, readable with nipc_last_os_error()
- * on the same thread.
+ * One rule for every public function: a function that can fail returns
+ * nipc_error_t (0 = NIPC_OK) and hands its results back through pointers.
+ * A function that cannot fail returns its result as what it is:
+ *
+ *   void        lifecycle (free, close, destroy, stop, trigger, clear, wake),
+ *               builder setup, encoders of fixed-size structures, status
+ *               snapshots (nipc_client_status() ...);
+ *   bool        predicates: nipc_client_ready(), nipc_cgroups_cache_ready(),
+ *               nipc_abort_is_set(), nipc_service_name_valid(),
+ *               nipc_*_lookup_builder_exceeded(), nipc_shm_fault_recover();
+ *   pointers    names and messages (static storage, never NULL) and views
+ *               (NULL = absent);
+ *   own types   nipc_client_state_t nipc_client_state(), nipc_header_t
+ *               nipc_header_make();
+ *   numbers     uint32_t counts and hashes (nipc_cgroups_cache_count(),
+ *               nipc_session_in_flight(), nipc_chunk_count(), nipc_djb2(),
+ *               nipc_profile_highest()) and int nipc_last_os_error() (an
+ *               errno / GetLastError() value).
+ *
+ * Passing one of these where an error code is expected does not compile
+ * silently: void, structs and pointers are errors or warnings of every
+ * compiler, enums of another type draw -Wenum-conversion (-Wextra), and in C
+ * nipc_strerror() / nipc_error_name() refuse a bool argument outright (the
+ * macros below). The uint32_t numbers are the one exception C cannot tell
+ * from an error code; they are named above.
+ *
+ * The list below is the single source of the enum, of nipc_strerror() and
+ * of nipc_error_name(). Operating-system errors are never returned raw: the
+ * failing call stores errno (or GetLastError() on Windows) as detail,
+ * readable with nipc_last_os_error() on the same thread.
  */
 #ifndef NETIPC_ERROR_H
 #define NETIPC_ERROR_H
@@ -100,6 +124,21 @@ NIPC_API const char *nipc_error_name(nipc_error_t err);
  * this thread that failed because of the operating system, else 0.
  */
 NIPC_API int nipc_last_os_error(void);
+
+/*
+ * In C, a bool where an error code is expected is refused at compile time:
+ * `nipc_error_name(nipc_client_ready(c))` does not compile. (C++ refuses
+ * any implicit conversion to an enum by itself.)
+ */
+#if !defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L &&        \
+    !defined(NIPC_BUILDING)
+typedef struct nipc__not_an_error_code {
+    int bool_passed_where_an_error_code_belongs;
+} nipc__not_an_error_code_t;
+#define NIPC__ERROR_ARG(e) _Generic((e), _Bool: (nipc__not_an_error_code_t){0}, default: (e))
+#define nipc_strerror(e) nipc_strerror(NIPC__ERROR_ARG(e))
+#define nipc_error_name(e) nipc_error_name(NIPC__ERROR_ARG(e))
+#endif
 
 #ifdef __cplusplus
 }

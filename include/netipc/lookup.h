@@ -32,6 +32,7 @@
 #ifndef NETIPC_LOOKUP_H
 #define NETIPC_LOOKUP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -236,9 +237,9 @@ NIPC_API nipc_error_t nipc_cgroups_lookup_builder_add(nipc_cgroups_lookup_builde
                                                       const nipc_cgroups_lookup_item_t *item,
                                                       const nipc_label_t *labels);
 
-/* Reply mode: 1 once the builder only writes PAYLOAD_EXCEEDED (a handler may
- * skip expensive lookups for the remaining keys); 0 otherwise. */
-NIPC_API int nipc_cgroups_lookup_builder_exceeded(const nipc_cgroups_lookup_builder_t *b);
+/* Reply mode: true once the builder only writes PAYLOAD_EXCEEDED (a handler
+ * may skip expensive lookups for the remaining keys). */
+NIPC_API bool nipc_cgroups_lookup_builder_exceeded(const nipc_cgroups_lookup_builder_t *b);
 
 /*
  * Completes the response: *out_len = payload size. BAD_ITEM_COUNT if fewer
@@ -328,7 +329,7 @@ NIPC_API void nipc_apps_lookup_builder_set_generation(nipc_apps_lookup_builder_t
 NIPC_API nipc_error_t nipc_apps_lookup_builder_add(nipc_apps_lookup_builder_t *b,
                                                    const nipc_apps_lookup_item_t *item,
                                                    const nipc_label_t *labels);
-NIPC_API int nipc_apps_lookup_builder_exceeded(const nipc_apps_lookup_builder_t *b);
+NIPC_API bool nipc_apps_lookup_builder_exceeded(const nipc_apps_lookup_builder_t *b);
 NIPC_API nipc_error_t nipc_apps_lookup_builder_finish(nipc_apps_lookup_builder_t *b,
                                                       size_t *out_len);
 

@@ -17,6 +17,7 @@
 #ifndef NETIPC_SERVICE_H
 #define NETIPC_SERVICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -84,7 +85,8 @@ typedef struct nipc_client_config {
 
 typedef struct nipc_client_status {
     nipc_client_state_t state;
-    nipc_error_t last_error; /* of the last failed connect or call */
+    nipc_error_t last_error;         /* of the last failed connect or call */
+    nipc_error_t last_connect_error; /* of the last connect attempt (OK once connected) */
     uint64_t connect_count;   /* successful first connections */
     uint64_t reconnect_count; /* successful reconnections */
     uint64_t call_count;      /* successful calls */
@@ -106,14 +108,19 @@ NIPC_API nipc_error_t nipc_client_create(const char *run_dir, const char *servic
 
 /*
  * Drives the connection: DISCONNECTED / NOT_FOUND try to connect, BROKEN
- * reconnects, READY / AUTH_FAILED / INCOMPATIBLE do nothing. Returns 1 when
- * the state changed. Blocks for at most one connect + handshake (bounded by
- * the handshake timeout of 5 s; a missing provider fails at once).
+ * reconnects, READY / AUTH_FAILED / INCOMPATIBLE do nothing. Returns OK
+ * when the client is READY afterwards, else why it is not: the error of the
+ * connect just tried (NOT_FOUND: no provider, a normal state; BUSY,
+ * TIMEOUT, INSECURE_DIR, PEER_REJECTED, ...) or of the sticky state
+ * (AUTH_FAILED, INCOMPATIBLE until close()). A state change shows in
+ * nipc_client_state() and the connect / reconnect counters. Blocks for at
+ * most one connect + handshake + SHM attach (the handshake and attach
+ * windows, 5 s each by default; a missing provider fails at once).
  */
-NIPC_API int nipc_client_refresh(nipc_client_t *c);
+NIPC_API nipc_error_t nipc_client_refresh(nipc_client_t *c);
 
-/* 1 when READY. Cached: no system call; safe from any thread. */
-NIPC_API int nipc_client_ready(const nipc_client_t *c);
+/* true when READY. Cached: no system call; safe from any thread. */
+NIPC_API bool nipc_client_ready(const nipc_client_t *c);
 
 /* Current state. Cached: no system call; safe from any thread. */
 NIPC_API nipc_client_state_t nipc_client_state(const nipc_client_t *c);
@@ -309,12 +316,13 @@ NIPC_API void nipc_server_stop(nipc_server_t *s);
 /*
  * Stops (if not yet) and waits up to timeout_ms for in-flight requests to
  * finish, then forces the remaining sessions closed and joins every thread.
- * Returns 1 when everything finished in time. A handler that never returns
- * cannot be interrupted, nor can a handshake in progress (a client that
- * connected but has not sent its HELLO): it ends within
- * handshake_timeout_ms.
+ * Returns OK when everything finished in time, TIMEOUT when sessions had to
+ * be forced (every thread is joined either way). A handler that never
+ * returns cannot be interrupted, nor can a handshake in progress (a client
+ * that connected but has not sent its HELLO): it ends within
+ * handshake_timeout_ms. Idempotent: later calls return OK.
  */
-NIPC_API int nipc_server_join(nipc_server_t *s, uint32_t timeout_ms);
+NIPC_API nipc_error_t nipc_server_join(nipc_server_t *s, uint32_t timeout_ms);
 
 /* Joins (5 s) if needed, removes the socket and SHM files, frees. */
 NIPC_API void nipc_server_destroy(nipc_server_t *s);

@@ -15,6 +15,7 @@
 #ifndef NETIPC_TRANSPORT_H
 #define NETIPC_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,7 +39,7 @@ typedef struct nipc_abort nipc_abort_t;
 NIPC_API nipc_error_t nipc_abort_create(nipc_abort_t **out);
 NIPC_API void nipc_abort_trigger(nipc_abort_t *a);
 NIPC_API void nipc_abort_clear(nipc_abort_t *a);
-NIPC_API int nipc_abort_is_set(const nipc_abort_t *a);
+NIPC_API bool nipc_abort_is_set(const nipc_abort_t *a);
 NIPC_API void nipc_abort_free(nipc_abort_t *a);
 
 /* ------------------------------------------------------------ configuration */
@@ -240,8 +241,8 @@ NIPC_API void nipc_session_close(nipc_session_t *s);
 
 /* ---------------------------------------------------------------- helpers */
 
-/* 1 if `name` is a valid service name: [A-Za-z0-9._-]+, not "." or "..". */
-NIPC_API int nipc_service_name_valid(const char *name);
+/* true if `name` is a valid service name: [A-Za-z0-9._-]+, not "." or "..". */
+NIPC_API bool nipc_service_name_valid(const char *name);
 
 /*
  * SIGBUS from a shared-memory region (Linux). A region of profile 0x02 /
@@ -260,19 +261,22 @@ NIPC_API int nipc_service_name_valid(const char *name);
  *     if (info->si_code > 0 && nipc_shm_fault_recover(info->si_addr))
  *         return;
  *
- * Returns 1 when `addr` lies in a netipc region, now backed by zero pages
- * (return from the handler), else 0. Async-signal-safe. Always 0 where no
- * file-backed region exists (Windows, POSIX without Linux SHM).
+ * Returns true when `addr` lies in a netipc region, now backed by zero
+ * pages (return from the handler), else false. Async-signal-safe. Always
+ * false where no file-backed region exists (Windows, POSIX without Linux
+ * SHM).
  */
-NIPC_API int nipc_shm_fault_recover(void *addr);
+NIPC_API bool nipc_shm_fault_recover(void *addr);
 
 /*
  * Removes SHM files of dead sessions of exactly `service` in run_dir (never
- * those of another service whose name starts the same way). Returns the
- * number removed, or -1 with nipc_last_os_error() set if run_dir is
- * unreadable. No-op (0) where SHM needs no cleanup (Windows).
+ * those of another service whose name starts the same way); *removed (may
+ * be NULL) counts them. Errors: BAD_SERVICE_NAME, INVALID_ARGUMENT (NULL
+ * run_dir), IO (run_dir unreadable; nipc_last_os_error() says why).
+ * Nothing to do (OK, 0) where SHM needs no cleanup (Windows).
  */
-NIPC_API int nipc_shm_cleanup_stale(const char *run_dir, const char *service);
+NIPC_API nipc_error_t nipc_shm_cleanup_stale(const char *run_dir, const char *service,
+                                             uint32_t *removed);
 
 #ifdef __cplusplus
 }

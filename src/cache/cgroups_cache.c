@@ -187,10 +187,13 @@ nipc_error_t nipc_cgroups_cache_create(const char *run_dir, const char *service,
 nipc_error_t nipc_cgroups_cache_refresh(nipc_cgroups_cache_t *c, uint32_t timeout_ms)
 {
     nipc__mutex_lock(c->writer);
-    nipc_client_refresh(c->client);
     nipc_cgroups_view_t view;
     snapshot_t *fresh = NULL;
-    nipc_error_t err = nipc_client_cgroups_snapshot(c->client, &view, timeout_ms);
+    /* Not connected: the connect's own reason (NOT_FOUND, ...), not the
+     * snapshot call's NOT_READY. */
+    nipc_error_t err = nipc_client_refresh(c->client);
+    if (err == NIPC_OK)
+        err = nipc_client_cgroups_snapshot(c->client, &view, timeout_ms);
     if (err == NIPC_OK)
         err = snapshot_copy(&view, &fresh);
     if (err != NIPC_OK) {
@@ -215,7 +218,7 @@ nipc_error_t nipc_cgroups_cache_refresh(nipc_cgroups_cache_t *c, uint32_t timeou
     return NIPC_OK;
 }
 
-int nipc_cgroups_cache_ready(const nipc_cgroups_cache_t *c)
+bool nipc_cgroups_cache_ready(const nipc_cgroups_cache_t *c)
 {
     return atomic_load(&((nipc_cgroups_cache_t *)c)->populated);
 }

@@ -262,7 +262,7 @@ void nipc_apps_lookup_builder_set_generation(nipc_apps_lookup_builder_t *b, uint
     nipc__lookup_core_set_generation(&b->core, generation);
 }
 
-int nipc_apps_lookup_builder_exceeded(const nipc_apps_lookup_builder_t *b)
+bool nipc_apps_lookup_builder_exceeded(const nipc_apps_lookup_builder_t *b)
 {
     return b->core.exceeded;
 }

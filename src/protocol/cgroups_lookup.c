@@ -274,7 +274,7 @@ void nipc_cgroups_lookup_builder_set_generation(nipc_cgroups_lookup_builder_t *b
     nipc__lookup_core_set_generation(&b->core, generation);
 }
 
-int nipc_cgroups_lookup_builder_exceeded(const nipc_cgroups_lookup_builder_t *b)
+bool nipc_cgroups_lookup_builder_exceeded(const nipc_cgroups_lookup_builder_t *b)
 {
     return b->core.exceeded;
 }

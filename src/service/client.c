@@ -151,6 +151,7 @@ static nipc_error_t try_connect(nipc_client_t *c, uint64_t deadline)
         };
         nipc_error_t err =
             nipc__session_connect_until(c->run_dir, c->service, &tc, deadline, &c->session);
+        c->connect_error = err;
         if (err == NIPC_OK) {
             set_state(c, NIPC_CLIENT_READY);
             return NIPC_OK;
@@ -183,24 +184,26 @@ static nipc_error_t try_connect(nipc_client_t *c, uint64_t deadline)
     }
 }
 
-int nipc_client_refresh(nipc_client_t *c)
+nipc_error_t nipc_client_refresh(nipc_client_t *c)
 {
-    nipc_client_state_t before = get_state(c);
-    switch (before) {
+    switch (get_state(c)) {
     case NIPC_CLIENT_DISCONNECTED:
     case NIPC_CLIENT_NOT_FOUND:
-        if (try_connect(c, NIPC__NO_DEADLINE) == NIPC_OK)
-            c->connect_count++;
-        break;
+        if (try_connect(c, NIPC__NO_DEADLINE) != NIPC_OK)
+            return c->connect_error;
+        c->connect_count++;
+        return NIPC_OK;
     case NIPC_CLIENT_BROKEN:
         disconnect(c);
-        if (try_connect(c, NIPC__NO_DEADLINE) == NIPC_OK)
-            c->reconnect_count++;
-        break;
-    default: /* READY; AUTH_FAILED and INCOMPATIBLE are sticky until close() */
-        break;
+        if (try_connect(c, NIPC__NO_DEADLINE) != NIPC_OK)
+            return c->connect_error;
+        c->reconnect_count++;
+        return NIPC_OK;
+    case NIPC_CLIENT_READY:
+        return NIPC_OK;
+    default: /* AUTH_FAILED and INCOMPATIBLE: sticky until close(), with their reason */
+        return c->connect_error;
     }
-    return get_state(c) != before;
 }
 
 nipc_client_state_t nipc_client_state(const nipc_client_t *c)
@@ -208,7 +211,7 @@ nipc_client_state_t nipc_client_state(const nipc_client_t *c)
     return get_state(c);
 }
 
-int nipc_client_ready(const nipc_client_t *c)
+bool nipc_client_ready(const nipc_client_t *c)
 {
     return c && get_state(c) == NIPC_CLIENT_READY;
 }
@@ -218,6 +221,7 @@ void nipc_client_status(const nipc_client_t *c, nipc_client_status_t *out)
     memset(out, 0, sizeof *out);
     out->state = get_state(c);
     out->last_error = c->last_error;
+    out->last_connect_error = c->connect_error;
     out->connect_count = c->connect_count;
     out->reconnect_count = c->reconnect_count;
     out->call_count = c->call_count;

@@ -378,20 +378,20 @@ static void join_all(worker_t *slots, uint32_t n)
     }
 }
 
-int nipc_server_join(nipc_server_t *srv, uint32_t timeout_ms)
+nipc_error_t nipc_server_join(nipc_server_t *srv, uint32_t timeout_ms)
 {
     nipc_server_stop(srv);
     if (!srv->started || srv->joined)
-        return 1;
+        return NIPC_OK;
     nipc__thread_join(srv->accept_thread);
     srv->accept_thread = NULL;
 
     uint64_t deadline = nipc__now_ms() + timeout_ms;
-    int in_time = 1;
+    nipc_error_t result = NIPC_OK;
     while (!all_done(srv->sessions, srv->max_sessions) ||
            !all_done(srv->rejecters, MAX_REJECTERS)) {
         if (nipc__now_ms() >= deadline) {
-            in_time = 0;
+            result = NIPC_ERR_TIMEOUT;
             nipc_abort_trigger(srv->force); /* wake sessions blocked in I/O */
             break;
         }
@@ -400,7 +400,7 @@ int nipc_server_join(nipc_server_t *srv, uint32_t timeout_ms)
     join_all(srv->sessions, srv->max_sessions);
     join_all(srv->rejecters, MAX_REJECTERS);
     srv->joined = 1;
-    return in_time;
+    return result;
 }
 
 void nipc_server_destroy(nipc_server_t *srv)

@@ -67,7 +67,8 @@ struct nipc_client {
     size_t req_cap;
 
     uint64_t connect_count, reconnect_count, call_count, error_count;
-    nipc_error_t last_error;
+    nipc_error_t last_error;    /* of the last failed connect or call */
+    nipc_error_t connect_error; /* of the last connect: OK, or why it failed */
 
     /* Stitched lookup results (client_lookup.c): two buffers used in turn,
      * so the keys of a call may point into the previous call's view. */

@@ -45,7 +45,7 @@ struct nipc_session {
     uint32_t rest_ms;
 };
 
-int nipc_service_name_valid(const char *name)
+bool nipc_service_name_valid(const char *name)
 {
     if (!name || !*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
         return 0;

@@ -56,7 +56,7 @@ void nipc_abort_clear(nipc_abort_t *a)
     }
 }
 
-int nipc_abort_is_set(const nipc_abort_t *a)
+bool nipc_abort_is_set(const nipc_abort_t *a)
 {
     return a && atomic_load(&((struct nipc_abort *)a)->set) != 0;
 }

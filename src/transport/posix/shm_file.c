@@ -182,22 +182,24 @@ static int is_region_of(const char *name, const char *service)
     return strcmp(name + sl + 17, ".ipcshm") == 0;
 }
 
-int nipc_shm_cleanup_stale(const char *run_dir, const char *service)
+nipc_error_t nipc_shm_cleanup_stale(const char *run_dir, const char *service, uint32_t *count)
 {
-    if (!run_dir || !nipc_service_name_valid(service))
-        return -1;
+    if (count)
+        *count = 0;
+    if (!run_dir)
+        return NIPC_ERR_INVALID_ARGUMENT;
+    if (!nipc_service_name_valid(service))
+        return NIPC_ERR_BAD_SERVICE_NAME;
     int dirfd = open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dirfd < 0) {
-        nipc__os_fail(NIPC_ERR_IO, errno);
-        return -1;
-    }
+    if (dirfd < 0)
+        return nipc__os_fail(NIPC_ERR_IO, errno);
     DIR *d = fdopendir(dup(dirfd));
     if (!d) {
-        nipc__os_fail(NIPC_ERR_IO, errno);
+        nipc_error_t err = nipc__os_fail(NIPC_ERR_IO, errno);
         close(dirfd);
-        return -1;
+        return err;
     }
-    int removed = 0;
+    uint32_t removed = 0;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         if (!is_region_of(de->d_name, service))
@@ -209,7 +211,9 @@ int nipc_shm_cleanup_stale(const char *run_dir, const char *service)
     }
     closedir(d);
     close(dirfd);
-    return removed;
+    if (count)
+        *count = removed;
+    return NIPC_OK;
 }
 
 /* ---------------------------------------------------------------- create */

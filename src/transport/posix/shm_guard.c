@@ -49,7 +49,7 @@ static struct sigaction previous;
 static atomic_int installed;
 
 /* Async-signal-safe: atomic loads, mmap(2), an atomic store. */
-int nipc_shm_fault_recover(void *addr)
+bool nipc_shm_fault_recover(void *addr)
 {
     uintptr_t a = (uintptr_t)addr;
     int used = atomic_load_explicit(&slots_used, memory_order_acquire);
@@ -63,11 +63,11 @@ int nipc_shm_fault_recover(void *addr)
         void *m = mmap((void *)base, size, PROT_READ | PROT_WRITE,
                        MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (m == MAP_FAILED)
-            return 0; /* cannot repair: let the fault take its course */
+            return false; /* cannot repair: let the fault take its course */
         atomic_store(&slots[i].tripped, 1);
-        return 1;
+        return true;
     }
-    return 0;
+    return false;
 }
 
 /* What SIGBUS would have done without us. */

@@ -51,10 +51,10 @@ nipc_error_t nipc__shm_attach_fd(int fd, int64_t owner_uid, nipc__shm_t **out)
     return NIPC_ERR_PLATFORM;
 }
 
-int nipc_shm_fault_recover(void *addr)
+bool nipc_shm_fault_recover(void *addr)
 {
     (void)addr;
-    return 0;
+    return false;
 }
 
 uint32_t nipc__shm_request_capacity(const nipc__shm_t *s)
@@ -89,10 +89,13 @@ void nipc__shm_close(nipc__shm_t *s)
     (void)s;
 }
 
-int nipc_shm_cleanup_stale(const char *run_dir, const char *service)
+nipc_error_t nipc_shm_cleanup_stale(const char *run_dir, const char *service, uint32_t *removed)
 {
-    (void)run_dir, (void)service;
-    return 0;
+    if (removed)
+        *removed = 0;
+    if (!run_dir)
+        return NIPC_ERR_INVALID_ARGUMENT;
+    return nipc_service_name_valid(service) ? NIPC_OK : NIPC_ERR_BAD_SERVICE_NAME;
 }
 
 nipc__region_state_t nipc__shm_region_state(const char *run_dir, const char *name)

@@ -560,7 +560,7 @@ nipc_error_t nipc_listener_create(const char *run_dir, const char *service,
         goto fail;
     }
     /* Dead sessions of an earlier server may have left regions behind. */
-    nipc_shm_cleanup_stale(run_dir, service);
+    nipc_shm_cleanup_stale(run_dir, service, NULL);
     *out = l;
     return NIPC_OK;
 

@@ -412,12 +412,14 @@ void nipc__conn_close(nipc__conn_t *c)
     free(c);
 }
 
-int nipc_shm_cleanup_stale(const char *run_dir, const char *service)
+nipc_error_t nipc_shm_cleanup_stale(const char *run_dir, const char *service, uint32_t *removed)
 {
-    /* Kernel objects vanish with their last handle: nothing is ever stale. */
-    if (!run_dir || !nipc_service_name_valid(service))
-        return -1;
-    return 0;
+    /* Kernel objects die with their last handle: nothing is ever stale. */
+    if (removed)
+        *removed = 0;
+    if (!run_dir)
+        return NIPC_ERR_INVALID_ARGUMENT;
+    return nipc_service_name_valid(service) ? NIPC_OK : NIPC_ERR_BAD_SERVICE_NAME;
 }
 
 /* --------------------------------------------------------------- listener */

@@ -625,8 +625,8 @@ nipc_error_t nipc__shm_attach_fd(int fd, int64_t owner_uid, nipc__shm_t **out)
 }
 
 /* Sections cannot shrink under a view: there is no SIGBUS to recover from. */
-int nipc_shm_fault_recover(void *addr)
+bool nipc_shm_fault_recover(void *addr)
 {
     (void)addr;
-    return 0;
+    return false;
 }
