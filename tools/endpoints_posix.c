@@ -1,12 +1,23 @@
 /*
- * netipc tool, POSIX: default run directory, endpoint status and cleanup.
- * A socket is live when a connect succeeds (its profiles come from a real
- * handshake), stale when nobody answers, junk when it is not a socket. SHM
- * files are judged by the library's stale detection.
+ * netipc tool, POSIX half: the default run directory, and what each entry
+ * of a run directory is.
+ *
+ *   {service}.sock              endpoint: live when a connect succeeds (or the
+ *                               backlog is full), stale when nobody answers,
+ *                               foreign when it is not a socket
+ *   {service}-{16 hex}.ipcshm   a session's region, judged by the library's
+ *                               stale detection (live owner / dead owner);
+ *                               foreign when it is not a netipc region
+ *   {service}.serve-info        `netipc serve`'s sidecar: live while its pid is
+ *   anything else               foreign
+ *
+ * Removal re-checks an entry right before it goes; regions through the
+ * library, which also checks that the name still points at the file it
+ * judged.
  */
 #include <dirent.h>
 #include <errno.h>
-#include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -14,7 +25,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "netipc/transport.h"
 #include "tools/tool.h"
 #include "transport/transport_internal.h"
 
@@ -30,167 +40,161 @@ int nipc_tool_default_run_dir(char *out, size_t cap)
     else
         n = snprintf(out, cap, "/tmp/netipc-%u", (unsigned)geteuid());
     if (n < 0 || (size_t)n >= cap) {
-        fprintf(stderr, "netipc: run directory path too long\n");
+        tool_error("run directory path too long: %s", env ? env : xdg);
         return -1;
     }
     if (mkdir(out, 0700) != 0 && errno != EEXIST) {
-        fprintf(stderr, "netipc: cannot create run directory %s: %s\n", out, strerror(errno));
+        tool_error("cannot create run directory %s: %s", out, strerror(errno));
         return -1;
     }
     return 0;
 }
 
-typedef enum { SOCK_LIVE, SOCK_STALE, SOCK_JUNK } sock_state_t;
+int64_t nipc_tool_pid(void)
+{
+    return (int64_t)getpid();
+}
 
-static sock_state_t probe_socket(const char *path)
+int nipc_tool_pid_alive(int64_t pid)
+{
+    if (pid <= 0 || pid > INT32_MAX)
+        return 0;
+    if (kill((pid_t)pid, 0) == 0 || errno == EPERM)
+        return 1;
+    return errno == ESRCH ? 0 : -1;
+}
+
+/* ------------------------------------------------------------ classifying */
+
+static bool ends_with(const char *s, const char *suffix, size_t *stem)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    if (n <= k || strcmp(s + n - k, suffix) != 0)
+        return false;
+    *stem = n - k;
+    return true;
+}
+
+static tool_state_t socket_state(const char *path)
 {
     struct stat st;
-    if (lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode))
-        return SOCK_JUNK;
+    if (lstat(path, &st) != 0)
+        return TOOL_UNKNOWN;
+    if (!S_ISSOCK(st.st_mode))
+        return TOOL_FOREIGN;
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     if (strlen(path) >= sizeof sa.sun_path)
-        return SOCK_JUNK;
-    strcpy(sa.sun_path, path);
-    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        return TOOL_FOREIGN; /* no netipc endpoint has such a path */
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
-        return SOCK_LIVE; /* cannot probe: never call it stale */
+        return TOOL_UNKNOWN; /* cannot probe: never call it stale */
     int rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
     int e = errno;
     close(fd);
     if (rc == 0 || e == EAGAIN)
-        return SOCK_LIVE;
-    return SOCK_STALE;
+        return TOOL_LIVE;
+    if (e == EPROTOTYPE)
+        return TOOL_FOREIGN; /* a live socket of another type */
+    return e == ECONNREFUSED || e == ENOENT ? TOOL_STALE : TOOL_UNKNOWN;
 }
 
-static const char *profile_names(uint32_t mask, char *buf, size_t cap)
+/* "pid=N ..." of a serve-info file; -1 when it cannot be read. */
+static int64_t info_pid(const char *path)
 {
-    snprintf(buf, cap, "%s%s%s", mask & NIPC_PROFILE_BASELINE ? "uds " : "",
-             mask & NIPC_PROFILE_SHM_HYBRID ? "shm-hybrid " : "",
-             mask & NIPC_PROFILE_SHM_FUTEX ? "shm-futex " : "");
-    size_t n = strlen(buf);
-    if (n)
-        buf[n - 1] = 0;
-    return buf;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    long long pid = -1;
+    if (fscanf(f, "pid=%lld", &pid) != 1)
+        pid = -1;
+    fclose(f);
+    return pid;
 }
 
-static void print_live(const char *run_dir, const char *service, uint64_t token)
+/* Fills e for the entry `name` of run_dir; false for entries to skip. */
+static bool classify(const char *run_dir, const char *name, tool_entry_t *e)
 {
-    nipc_transport_config_t cfg = {.supported_profiles = NIPC_PROFILE_BASELINE,
-                                   .auth_token = token,
-                                   .handshake_timeout_ms = 2000};
-    nipc_session_t *s;
-    nipc_error_t err = nipc_session_connect(run_dir, service, &cfg, &s);
-    if (err != NIPC_OK) {
-        printf("  %-32s live    (handshake: %s)\n", service, nipc_error_name(err));
-        return;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", run_dir, name);
+    memset(e, 0, sizeof *e);
+    snprintf(e->name, sizeof e->name, "%s", name);
+    e->kind = TOOL_OTHER;
+    e->state = TOOL_FOREIGN;
+    size_t stem;
+    if (ends_with(name, ".sock", &stem)) {
+        snprintf(e->service, sizeof e->service, "%.*s", (int)stem, name);
+        e->kind = TOOL_SOCKET;
+        e->state = nipc_service_name_valid(e->service) ? socket_state(path) : TOOL_FOREIGN;
+    } else if (ends_with(name, ".serve-info", &stem)) {
+        snprintf(e->service, sizeof e->service, "%.*s", (int)stem, name);
+        e->kind = TOOL_INFO;
+        int64_t pid = info_pid(path);
+        int alive = pid > 0 ? nipc_tool_pid_alive(pid) : 0;
+        e->state = pid <= 0 ? TOOL_FOREIGN : alive == 1 ? TOOL_LIVE : alive == 0 ? TOOL_STALE
+                                                                               : TOOL_UNKNOWN;
+    } else if (ends_with(name, ".ipcshm", &stem) && stem > 17 && name[stem - 17] == '-') {
+        /* {service}-{16 hex}.ipcshm, exactly as the library names them. */
+        snprintf(e->service, sizeof e->service, "%.*s", (int)(stem - 17), name);
+        bool hex = true;
+        for (size_t i = stem - 16; i < stem; i++)
+            hex &= (name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f');
+        e->kind = TOOL_REGION;
+        if (!hex || !nipc_service_name_valid(e->service))
+            return e->state = TOOL_FOREIGN, true;
+        switch (nipc__shm_region_state(run_dir, name)) {
+        case NIPC__REGION_ABSENT:
+            return false; /* gone meanwhile */
+        case NIPC__REGION_LIVE:
+            e->state = TOOL_LIVE;
+            break;
+        case NIPC__REGION_STALE:
+            e->state = TOOL_STALE;
+            break;
+        case NIPC__REGION_JUNK:
+            e->state = TOOL_FOREIGN; /* named like a region, not one of ours */
+            break;
+        default:
+            e->state = TOOL_UNKNOWN;
+            break;
+        }
     }
-    const nipc_session_info_t *i = nipc_session_info(s);
-    char names[64];
-    printf("  %-32s live    profiles %s; request <= %u B, response <= %u B\n", service,
-           profile_names(i->server_profiles, names, sizeof names), i->max_request_payload,
-           i->max_response_payload);
-    nipc_session_close(s);
+    return true;
 }
 
-/* SHM file name -> service name (the part before "-<16 hex>.ipcshm"). */
-static int region_service(const char *name, char *service, size_t cap)
-{
-    size_t n = strlen(name);
-    if (n <= 24 || strcmp(name + n - 7, ".ipcshm") != 0 || name[n - 24] != '-')
-        return 0;
-    if (n - 24 >= cap)
-        return 0;
-    memcpy(service, name, n - 24);
-    service[n - 24] = 0;
-    return nipc_service_name_valid(service);
-}
-
-static int for_each_entry(const char *run_dir, int (*fn)(const char *run_dir, const char *name,
-                                                         void *ctx),
-                          void *ctx)
+int nipc_tool_scan(const char *run_dir, int (*fn)(const tool_entry_t *e, void *ctx), void *ctx)
 {
     DIR *d = opendir(run_dir);
     if (!d) {
-        fprintf(stderr, "netipc: cannot read %s: %s\n", run_dir, strerror(errno));
+        tool_error("cannot read run directory %s: %s", run_dir, strerror(errno));
         return -1;
     }
     struct dirent *de;
     int rc = 0;
     while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        if (fn(run_dir, de->d_name, ctx) != 0)
+        tool_entry_t e;
+        if (classify(run_dir, de->d_name, &e) && fn(&e, ctx) != 0)
             rc = -1;
     }
     closedir(d);
     return rc;
 }
 
-static int status_entry(const char *run_dir, const char *name, void *ctx)
+int nipc_tool_remove_stale(const char *run_dir, const tool_entry_t *e)
 {
-    uint64_t token = *(const uint64_t *)ctx;
-    char path[4096], service[256];
-    size_t n = strlen(name);
-    snprintf(path, sizeof path, "%s/%s", run_dir, name);
-    if (n > 5 && strcmp(name + n - 5, ".sock") == 0) {
-        snprintf(service, sizeof service, "%.*s", (int)(n - 5), name);
-        switch (probe_socket(path)) {
-        case SOCK_LIVE:
-            print_live(run_dir, service, token);
-            break;
-        case SOCK_STALE:
-            printf("  %-32s stale   (no provider; 'netipc cleanup' removes it)\n", service);
-            break;
-        case SOCK_JUNK:
-            printf("  %-32s junk    (%s is not a socket)\n", service, name);
-            break;
-        }
-    } else if (region_service(name, service, sizeof service)) {
-        static const char *const states[] = {"absent", "live", "stale", "junk", "unknown"};
-        printf("  %-32s shm     %s: %s\n", service, name,
-               states[nipc__shm_region_state(run_dir, name)]);
-    }
-    return 0;
-}
-
-int nipc_tool_status(const char *run_dir, uint64_t token)
-{
-    printf("%s\n", run_dir);
-    return for_each_entry(run_dir, status_entry, &token);
-}
-
-static int cleanup_entry(const char *run_dir, const char *name, void *ctx)
-{
-    int *removed = ctx;
-    char path[4096], service[256];
-    size_t n = strlen(name);
-    snprintf(path, sizeof path, "%s/%s", run_dir, name);
-    if (n > 5 && strcmp(name + n - 5, ".sock") == 0 && probe_socket(path) == SOCK_STALE) {
-        if (unlink(path) == 0) {
-            printf("removed stale socket %s\n", name);
-            (*removed)++;
-        } else {
-            fprintf(stderr, "netipc: cannot remove %s: %s\n", path, strerror(errno));
-            return -1;
-        }
-    } else if (region_service(name, service, sizeof service)) {
-        nipc__region_state_t st = nipc__shm_region_state(run_dir, name);
-        if (st == NIPC__REGION_STALE || st == NIPC__REGION_JUNK) {
-            /* The library's own check, which re-verifies before unlinking. */
-            uint32_t r = 0;
-            if (nipc_shm_cleanup_stale(run_dir, service, &r) == NIPC_OK && r > 0) {
-                printf("removed %u stale shared-memory file(s) of %s\n", r, service);
-                *removed += (int)r;
-            }
-        }
-    }
-    return 0;
-}
-
-int nipc_tool_cleanup(const char *run_dir)
-{
-    int removed = 0;
-    int rc = for_each_entry(run_dir, cleanup_entry, &removed);
-    printf("%d file(s) removed from %s\n", removed, run_dir);
+    tool_entry_t now;
+    if (!classify(run_dir, e->name, &now) || now.state != TOOL_STALE)
+        return 1; /* changed meanwhile: no longer ours to remove */
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", run_dir, e->name);
+    int rc;
+    if (e->kind == TOOL_REGION)
+        rc = nipc__shm_remove_stale(run_dir, e->name) == 1 ? 0 : -1;
+    else
+        rc = unlink(path) == 0 ? 0 : -1;
+    if (rc != 0)
+        tool_error("cannot remove %s: %s", path, strerror(errno));
     return rc;
 }

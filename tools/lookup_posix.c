@@ -2,7 +2,7 @@
  * The lookup providers of `netipc serve` (POSIX):
  *
  *  - cgroups-lookup answers from this machine's cgroup tree (the scanner in
- *    src/corpus, or the corpus when the tree is unreadable): a known path,
+ *    src/corpus; invented cgroups only with --corpus N): a known path,
  *    given in full (/sys/fs/cgroup/...) or relative to the root as in
  *    /proc/<pid>/cgroup (/system.slice/...), is KNOWN with an orchestrator
  *    guessed from the path, the last path component as its name and a few
@@ -24,13 +24,14 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "corpus/corpus.h"
 #include "netipc/netipc.h"
 #include "platform/platform.h"
 #include "tools/tool.h"
 
-#define CGROUP_ROOT "/sys/fs/cgroup"
+#define CGROUP_ROOT NIPC_CGROUP_ROOT /* what /proc/<pid>/cgroup paths are relative to */
 
 /* ---------------------------------------------------- derived cgroup facts */
 
@@ -136,6 +137,7 @@ typedef struct index_entry {
 
 struct nipc_tool_cgroups {
     nipc__mutex_t *lock;
+    char root[1024]; /* the tree scanned (the corpus's paths are under the default one) */
     uint32_t corpus;
     nipc_cgroup_set_t set;
     index_entry_t *index;
@@ -154,15 +156,18 @@ static int compare_entries(const void *a, const void *b)
 /* cgroup v1 keeps one tree per controller (memory/..., cpu,cpuacct/...),
  * while /proc/<pid>/cgroup names paths inside a controller: index those
  * paths without the controller directory too. */
-static int is_v1(void)
+static int is_v1(const char *root)
 {
+    char path[1100];
     struct stat st;
-    return stat(CGROUP_ROOT "/cgroup.controllers", &st) != 0;
+    snprintf(path, sizeof path, "%s/cgroup.controllers", root);
+    return stat(path, &st) != 0;
 }
 
-static nipc_error_t build_index(const nipc_cgroup_set_t *set, index_entry_t **out, uint32_t *count)
+static nipc_error_t build_index(const char *root, const nipc_cgroup_set_t *set,
+                                index_entry_t **out, uint32_t *count)
 {
-    int v1 = is_v1();
+    int v1 = is_v1(root);
     index_entry_t *idx = malloc(((size_t)set->count * 2 + 1) * sizeof *idx);
     if (!idx)
         return NIPC_ERR_NO_MEMORY;
@@ -180,29 +185,32 @@ static nipc_error_t build_index(const nipc_cgroup_set_t *set, index_entry_t **ou
     return NIPC_OK;
 }
 
-static nipc_error_t load(uint32_t corpus, nipc_cgroup_set_t *set, index_entry_t **idx,
-                         uint32_t *count)
+static nipc_error_t load(const nipc_tool_cgroups_t *db, nipc_cgroup_set_t *set,
+                         index_entry_t **idx, uint32_t *count)
 {
-    nipc_error_t err = corpus ? nipc_cgroup_set_corpus(1, corpus, set)
-                              : nipc_cgroup_set_local(NIPC_CORPUS_MAX_ITEMS, 200, set);
+    nipc_error_t err = db->corpus
+                           ? nipc_cgroup_set_corpus(1, db->corpus, set)
+                           : nipc_cgroup_set_scan(db->root, NIPC_CORPUS_MAX_ITEMS, set);
     if (err != NIPC_OK)
         return err;
-    err = build_index(set, idx, count);
+    err = build_index(db->root, set, idx, count);
     if (err != NIPC_OK)
         nipc_cgroup_set_free(set);
     return err;
 }
 
-nipc_error_t nipc_tool_cgroups_open(uint32_t corpus, nipc_tool_cgroups_t **out)
+nipc_error_t nipc_tool_cgroups_open(const char *root, uint32_t corpus, nipc_tool_cgroups_t **out,
+                                    uint32_t *count)
 {
     nipc_tool_cgroups_t *db = calloc(1, sizeof *db);
     if (!db)
         return NIPC_ERR_NO_MEMORY;
+    snprintf(db->root, sizeof db->root, "%s", corpus ? NIPC_CGROUP_ROOT : root);
     db->corpus = corpus;
     db->generation = 1;
     nipc_error_t err = nipc__mutex_create(&db->lock);
     if (err == NIPC_OK)
-        err = load(corpus, &db->set, &db->index, &db->count);
+        err = load(db, &db->set, &db->index, &db->count);
     if (err != NIPC_OK) {
         if (db->lock)
             nipc__mutex_free(db->lock);
@@ -210,6 +218,7 @@ nipc_error_t nipc_tool_cgroups_open(uint32_t corpus, nipc_tool_cgroups_t **out)
         return err;
     }
     *out = db;
+    *count = db->set.count;
     return NIPC_OK;
 }
 
@@ -228,7 +237,7 @@ void nipc_tool_cgroups_rescan(nipc_tool_cgroups_t *db)
     nipc_cgroup_set_t set;
     index_entry_t *idx;
     uint32_t count;
-    if (load(db->corpus, &set, &idx, &count) != NIPC_OK)
+    if (load(db, &set, &idx, &count) != NIPC_OK)
         return;
     nipc__mutex_lock(db->lock);
     if (same_index(idx, count, db->index, db->count)) {
@@ -261,11 +270,11 @@ void nipc_tool_cgroups_free(nipc_tool_cgroups_t *db)
 /* A key given in full (under the scanned root) or relative with a leading slash. */
 static int known(const nipc_tool_cgroups_t *db, nipc_str_t key)
 {
-    static const char root[] = CGROUP_ROOT "/";
+    size_t rl = strlen(db->root);
     index_entry_t probe = {key.ptr, key.len};
-    if (key.len > sizeof root - 1 && memcmp(key.ptr, root, sizeof root - 1) == 0) {
-        probe.key += sizeof root - 1;
-        probe.len -= (uint32_t)(sizeof root - 1);
+    if (key.len > rl + 1 && memcmp(key.ptr, db->root, rl) == 0 && key.ptr[rl] == '/') {
+        probe.key += rl + 1;
+        probe.len -= (uint32_t)(rl + 1);
     } else if (key.len > 1 && key.ptr[0] == '/') {
         probe.key++;
         probe.len--;
@@ -402,7 +411,7 @@ static void read_cgroup(uint32_t pid, proc_info_t *p)
     p->cgroup_read = read_small(path, buf, sizeof buf) >= 0;
     if (!p->cgroup_read)
         return;
-    int v2 = !is_v1();
+    int v2 = !is_v1(CGROUP_ROOT);
     cg_line_t best = {"", "/", 0, 1}, fallback = {NULL, NULL, 0, 0};
     int have_best = 0;
     for (char *line = buf; *line;) {
@@ -488,6 +497,11 @@ nipc_error_t nipc_tool_apps_lookup(void *ctx, const nipc_apps_lookup_req_t *req,
         nipc_apps_lookup_builder_add(b, &it, d.labels);
     }
     return NIPC_OK;
+}
+
+nipc_error_t nipc_tool_apps_available(void)
+{
+    return access("/proc/self/stat", R_OK) == 0 ? NIPC_OK : NIPC_ERR_PLATFORM;
 }
 
 uint64_t nipc_tool_apps_generation(void)

@@ -70,7 +70,7 @@ extern "C" {
     X(BAD_FIELD, "field value not allowed in this combination")                                  \
     X(SIZE_OVERFLOW, "size arithmetic overflows")                                                \
     /* sessions and transports */                                                                \
-    X(NOT_FOUND, "no provider is listening on this endpoint")                                    \
+    X(NOT_FOUND, "no provider at this endpoint (no socket there, or nobody answers)")          \
     X(ADDRESS_IN_USE, "endpoint is owned by a live server")                                      \
     X(AUTH_FAILED, "authentication token rejected")                                              \
     X(UNSUPPORTED, "no common transport profile, or method not served here")                     \
@@ -96,7 +96,7 @@ extern "C" {
     X(PEER_REJECTED, "peer credentials are not in the allow-list")                               \
     X(BUSY, "server session limit reached")                                                      \
     /* Level 2 and Level 3 */                                                                    \
-    X(NOT_READY, "client is not connected; call refresh()")                                      \
+    X(NOT_READY, "client is not connected (refresh() connects it, or returns why it cannot)")  \
     X(OVERFLOW, "response or request does not fit even after growing the limits")               \
     X(BAD_RESPONSE, "response does not match the request")                                       \
     X(REMOTE_BAD_ENVELOPE, "server could not decode the request")                                \
@@ -120,8 +120,10 @@ NIPC_API const char *nipc_strerror(nipc_error_t err);
 NIPC_API const char *nipc_error_name(nipc_error_t err);
 
 /*
- * errno (POSIX) or GetLastError() (Windows) saved by the last netipc call on
- * this thread that failed because of the operating system, else 0.
+ * errno (POSIX) or GetLastError() (Windows) behind the last error a netipc
+ * call on this thread returned because of the operating system, else 0. A
+ * Level 2 / Level 3 call that ends with an error the OS did not cause
+ * clears it, so it never describes an earlier step.
  */
 NIPC_API int nipc_last_os_error(void);
 

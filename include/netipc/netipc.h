@@ -5,6 +5,7 @@
 #ifndef NETIPC_NETIPC_H
 #define NETIPC_NETIPC_H
 
+#include "netipc/version.h"
 #include "netipc/error.h"
 #include "netipc/protocol.h"
 #include "netipc/codec.h"

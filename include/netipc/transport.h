@@ -105,6 +105,7 @@ typedef struct nipc_session_info {
     uint32_t shm_request_capacity; /* 0 when the session runs on the baseline */
     uint32_t shm_response_capacity;
     uint32_t server_profiles; /* every profile the server supports (from its HELLO_ACK) */
+    uint32_t peer_pid;        /* the other side's process id; 0 when the OS cannot tell */
 } nipc_session_info_t;
 
 /* A received message; `payload` is borrowed until the next receive or close. */

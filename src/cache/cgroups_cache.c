@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/internal.h"
 #include "platform/platform.h"
 
 typedef struct snapshot {
@@ -198,7 +199,7 @@ nipc_error_t nipc_cgroups_cache_refresh(nipc_cgroups_cache_t *c, uint32_t timeou
         err = snapshot_copy(&view, &fresh);
     if (err != NIPC_OK) {
         atomic_fetch_add(&c->failures, 1);
-        atomic_store(&c->last_error, (int)err);
+        atomic_store(&c->last_error, (int)nipc__os_settle(err));
         nipc__mutex_unlock(c->writer);
         return err;
     }

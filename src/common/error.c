@@ -3,6 +3,7 @@
  * per-thread operating-system error detail.
  */
 #include "netipc/error.h"
+#include "netipc/version.h"
 
 #include "common/internal.h"
 
@@ -18,7 +19,11 @@ static const char *const names[] = {
 #undef NIPC__ERROR_NAME
 };
 
+/* The OS error of this thread's last OS failure, and the netipc error it
+ * was reported as: nipc__os_settle() drops it when a call ends with
+ * another error, so it is never shown beside an error it did not cause. */
 static _Thread_local int last_os_error;
+static _Thread_local nipc_error_t last_os_code;
 
 const char *nipc_strerror(nipc_error_t err)
 {
@@ -34,6 +39,11 @@ const char *nipc_error_name(nipc_error_t err)
     return names[err];
 }
 
+const char *nipc_version(void)
+{
+    return NIPC_VERSION_STRING;
+}
+
 int nipc_last_os_error(void)
 {
     return last_os_error;
@@ -42,5 +52,13 @@ int nipc_last_os_error(void)
 nipc_error_t nipc__os_fail(nipc_error_t err, int os_error)
 {
     last_os_error = os_error;
+    last_os_code = err;
+    return err;
+}
+
+nipc_error_t nipc__os_settle(nipc_error_t err)
+{
+    if (err != NIPC_OK && err != last_os_code)
+        last_os_error = 0;
     return err;
 }

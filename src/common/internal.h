@@ -58,6 +58,14 @@ static inline uint64_t nipc__align64(uint64_t x)
 /* Records `os_error` as this thread's OS detail and returns `err`. */
 nipc_error_t nipc__os_fail(nipc_error_t err, int os_error);
 
+/*
+ * At the exit of a public call that fails with `err` after several steps
+ * (a Level 2 call, a refresh): keeps the OS detail only if it belongs to
+ * `err`, so an earlier step's errno never decorates a later error. Returns
+ * `err`.
+ */
+nipc_error_t nipc__os_settle(nipc_error_t err);
+
 #define NIPC__UNUSED(x) ((void)(x))
 
 #endif

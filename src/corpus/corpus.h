@@ -56,6 +56,9 @@ typedef struct nipc_cgroup_set {
     const char *source; /* "corpus" or the scanned root */
 } nipc_cgroup_set_t;
 
+/* Where a Linux machine's cgroup tree is. */
+#define NIPC_CGROUP_ROOT "/sys/fs/cgroup"
+
 /* Fills `set` with corpus items 0 .. count-1 of `seed` (count <= 100,000). */
 nipc_error_t nipc_cgroup_set_corpus(uint64_t seed, uint32_t count, nipc_cgroup_set_t *set);
 

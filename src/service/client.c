@@ -14,6 +14,7 @@
 
 #include "netipc/service.h"
 #include "netipc/transport.h"
+#include "common/internal.h"
 #include "platform/platform.h"
 #include "service/service_internal.h"
 #include "transport/transport_internal.h"
@@ -190,13 +191,13 @@ nipc_error_t nipc_client_refresh(nipc_client_t *c)
     case NIPC_CLIENT_DISCONNECTED:
     case NIPC_CLIENT_NOT_FOUND:
         if (try_connect(c, NIPC__NO_DEADLINE) != NIPC_OK)
-            return c->connect_error;
+            return nipc__os_settle(c->connect_error);
         c->connect_count++;
         return NIPC_OK;
     case NIPC_CLIENT_BROKEN:
         disconnect(c);
         if (try_connect(c, NIPC__NO_DEADLINE) != NIPC_OK)
-            return c->connect_error;
+            return nipc__os_settle(c->connect_error);
         c->reconnect_count++;
         return NIPC_OK;
     case NIPC_CLIENT_READY:
@@ -494,8 +495,9 @@ nipc_error_t nipc__client_call_until(nipc_client_t *c, const nipc__call_t *call,
         break_session(c);
         nipc_error_t rerr = reconnect_for_call(c, deadline);
         if (rerr != NIPC_OK) {
-            if (rerr == NIPC_ERR_TIMEOUT || rerr == NIPC_ERR_ABORTED)
-                err = rerr;
+            /* The retry could not happen: why (NOT_FOUND: the provider is
+             * gone; TIMEOUT, ABORTED) says more than the first failure. */
+            err = rerr;
             if (get_state(c) != NIPC_CLIENT_AUTH_FAILED &&
                 get_state(c) != NIPC_CLIENT_INCOMPATIBLE)
                 set_state(c, NIPC_CLIENT_BROKEN);
@@ -503,5 +505,5 @@ nipc_error_t nipc__client_call_until(nipc_client_t *c, const nipc__call_t *call,
         }
     }
     c->error_count++;
-    return c->last_error = err;
+    return c->last_error = nipc__os_settle(err);
 }

@@ -24,6 +24,7 @@
 
 #include "netipc/lookup.h"
 #include "netipc/service.h"
+#include "common/internal.h"
 #include "platform/platform.h"
 #include "protocol/lookup_internal.h"
 #include "service/service_internal.h"
@@ -508,7 +509,7 @@ nipc_error_t nipc_client_cgroups_lookup(nipc_client_t *c, const nipc_str_t *path
     uint64_t gen = 0;
     nipc_error_t err = run(&l, &cgroups_method, timeout_ms, &gen);
     if (err != NIPC_OK)
-        return err;
+        return nipc__os_settle(err);
     out->payload = c->lookup_buf[l.buf];
     out->len = l.len;
     out->item_count = n;
@@ -529,7 +530,7 @@ nipc_error_t nipc_client_apps_lookup(nipc_client_t *c, const uint32_t *pids, uin
     uint64_t gen = 0;
     nipc_error_t err = run(&l, &apps_method, timeout_ms, &gen);
     if (err != NIPC_OK)
-        return err;
+        return nipc__os_settle(err);
     out->payload = c->lookup_buf[l.buf];
     out->len = l.len;
     out->item_count = n;

@@ -105,6 +105,7 @@ static nipc_error_t session_setup(nipc_session_t *s, const nipc_hello_ack_t *ack
     i->packet_size = ack->agreed_packet_size;
     i->session_id = ack->session_id;
     i->server_profiles = ack->server_supported_profiles;
+    i->peer_pid = nipc__conn_peer_pid(s->conn);
     if (s->shm) {
         i->shm_request_capacity = nipc__shm_request_capacity(s->shm);
         i->shm_response_capacity = nipc__shm_response_capacity(s->shm);
@@ -286,7 +287,7 @@ static nipc_error_t session_accept(nipc__conn_t *conn, const char *run_dir, cons
     if (err != NIPC_OK)
         goto fail;
 
-    nipc_hello_t hello;
+    nipc_hello_t hello = {0}; /* not decoded when the HELLO is rejected early */
     nipc_hello_ack_t ack;
     nipc_error_t create_err = NIPC_OK;
     int status = decide_and_create(buf, len, &offer, run_dir, service, session_id, &hello, &ack,

@@ -99,6 +99,9 @@ nipc_error_t nipc__conn_recv_fd(nipc__conn_t *c, void *buf, size_t cap, size_t *
 /* Closes a descriptor received with nipc__conn_recv_fd(). */
 void nipc__close_fd(int fd);
 
+/* The peer's process id (SO_PEERCRED; GetNamedPipe*ProcessId), 0 when unknown. */
+uint32_t nipc__conn_peer_pid(nipc__conn_t *c);
+
 /* Zero-wait liveness probe: 1 if the peer has closed or the connection failed. */
 int nipc__conn_peer_gone(nipc__conn_t *c);
 
@@ -201,6 +204,13 @@ typedef enum nipc__region_state {
 } nipc__region_state_t;
 
 nipc__region_state_t nipc__shm_region_state(const char *run_dir, const char *name);
+
+/*
+ * Removes the region file `name` of run_dir only if it is STALE (a netipc
+ * region whose owner died), checked again and unlinked only while the entry
+ * is still the file checked. 1 removed, 0 kept, -1 error (errno kept).
+ */
+int nipc__shm_remove_stale(const char *run_dir, const char *name);
 
 /* ------------------------------------------------------------- session glue */
 

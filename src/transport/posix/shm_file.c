@@ -155,6 +155,19 @@ nipc__region_state_t nipc__shm_region_state(const char *run_dir, const char *nam
     return state;
 }
 
+int nipc__shm_remove_stale(const char *run_dir, const char *name)
+{
+    int dirfd = open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0)
+        return -1;
+    struct stat st;
+    int rc = 0;
+    if (classify(dirfd, name, &st) == NIPC__REGION_STALE)
+        rc = remove_if_same(dirfd, name, &st) ? 1 : -1;
+    close(dirfd);
+    return rc;
+}
+
 /* Returns 1 when the name is free (absent or removed), 0 when kept. */
 static int reclaim_if_stale(int dirfd, const char *name)
 {

@@ -376,6 +376,15 @@ int nipc__conn_peer_gone(nipc__conn_t *c)
     return 0;
 }
 
+uint32_t nipc__conn_peer_pid(nipc__conn_t *c)
+{
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.pid <= 0)
+        return 0;
+    return (uint32_t)cred.pid;
+}
+
 /* Whoever can write into the run dir can put a socket or region of theirs there. */
 static int writable_by_others(const struct stat *st)
 {

@@ -393,6 +393,18 @@ nipc_error_t nipc__conn_recv(nipc__conn_t *c, void *a, size_t alen, void *b, siz
     return err;
 }
 
+uint32_t nipc__conn_peer_pid(nipc__conn_t *c)
+{
+    /* On a client's handle the server's id is the peer; on a server's
+     * handle the server's id is our own, and the client is the peer. */
+    ULONG pid = 0;
+    if (GetNamedPipeServerProcessId(c->pipe, &pid) && pid != GetCurrentProcessId())
+        return (uint32_t)pid;
+    if (GetNamedPipeClientProcessId(c->pipe, &pid))
+        return (uint32_t)pid;
+    return 0;
+}
+
 int nipc__conn_peer_gone(nipc__conn_t *c)
 {
     DWORD avail = 0;
