@@ -19,10 +19,8 @@ deps:
 $(BUILD)/gcc/Makefile: deps
 	cmake -S . -B $(BUILD)/gcc $(CMAKE_GEN) -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 
-demo: deps
-	@cmake -S . -B $(BUILD)/gcc $(CMAKE_GEN) -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	@cmake --build $(BUILD)/gcc -j$(JOBS) --target netipc_demo >/dev/null
-	@$(BUILD)/gcc/tools/netipc_demo
+demo:
+	@BUILD=$(BUILD) JOBS=$(JOBS) bash scripts/demo.sh
 
 test:
 	@bash scripts/test.sh
