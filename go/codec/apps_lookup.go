@@ -251,8 +251,8 @@ func (b *AppsLookupBuilder) SetGeneration(g uint64) { b.core.setGeneration(g) }
 // Exceeded reports (reply mode) that only PAYLOAD_EXCEEDED is written now.
 func (b *AppsLookupBuilder) Exceeded() bool { return b.core.exceeded }
 
-func appSpec(s *itemSpec, it *AppsLookupItem, labels []Label) {
-	*s = itemSpec{fixedLen: AppsLookupItemFixed, nstrings: 3, labelCountAt: apLabels,
+func appSpec(it *AppsLookupItem, labels []Label) itemSpec {
+	s := itemSpec{fixedLen: AppsLookupItemFixed, nstrings: 3, labelCountAt: apLabels,
 		labelCount: it.Labels.Count, labels: labels, decoded: &it.Labels}
 	f := s.fixed[:]
 	le.PutUint16(f[apLayout:], 1)
@@ -266,6 +266,7 @@ func appSpec(s *itemSpec, it *AppsLookupItem, labels []Label) {
 	s.strings[0], s.pairAt[0] = it.Comm, apComm
 	s.strings[1], s.pairAt[1] = it.CgroupPath, apCgroupPath
 	s.strings[2], s.pairAt[2] = it.CgroupName, apCgroupName
+	return s
 }
 
 // Add appends the next item (labels as for cgroups) after the semantic
@@ -282,8 +283,7 @@ func (b *AppsLookupBuilder) Add(item *AppsLookupItem, labels []Label) error {
 	if c.reply && b.req.PID(c.added) != item.PID {
 		return c.fail(netipc.ErrBadField)
 	}
-	var spec itemSpec
-	appSpec(&spec, item, labels)
+	spec := appSpec(item, labels)
 	n, err := spec.size()
 	if err != nil {
 		return c.fail(err)
@@ -300,7 +300,7 @@ func (b *AppsLookupBuilder) Add(item *AppsLookupItem, labels []Label) error {
 		r.Status = AppPayloadExceeded
 		c.exceeded = true
 	}
-	appSpec(&spec, &r, nil)
+	spec = appSpec(&r, nil)
 	if !c.fits(min, min) {
 		return c.fail(netipc.ErrBufferTooSmall)
 	}

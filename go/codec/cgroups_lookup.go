@@ -286,14 +286,17 @@ func (b *CgroupsLookupBuilder) SetGeneration(g uint64) { b.core.setGeneration(g)
 // PAYLOAD_EXCEEDED from now on: a handler may skip the remaining lookups.
 func (b *CgroupsLookupBuilder) Exceeded() bool { return b.core.exceeded }
 
-func cgSpec(s *itemSpec, status, orch uint16, path, name []byte, count uint16, labels []Label, decoded *Labels) {
-	*s = itemSpec{fixedLen: CgroupsLookupItemFixed, nstrings: 2, labelCountAt: cgLabels,
+// cgSpec returns the spec by value: stores through a pointer would make
+// escape analysis move the caller's item and labels to the heap.
+func cgSpec(status, orch uint16, path, name []byte, count uint16, labels []Label, decoded *Labels) itemSpec {
+	s := itemSpec{fixedLen: CgroupsLookupItemFixed, nstrings: 2, labelCountAt: cgLabels,
 		labelCount: count, labels: labels, decoded: decoded}
 	le.PutUint16(s.fixed[cgLayout:], 1)
 	le.PutUint16(s.fixed[cgStatus:], status)
 	le.PutUint16(s.fixed[cgOrch:], orch)
 	s.strings[0], s.pairAt[0] = path, cgPath
 	s.strings[1], s.pairAt[1] = name, cgName
+	return s
 }
 
 // Add appends the next item with item.Labels.Count labels taken from
@@ -319,8 +322,7 @@ func (b *CgroupsLookupBuilder) Add(item *CgroupsLookupItem, labels []Label) erro
 			return c.fail(netipc.ErrBadField)
 		}
 	}
-	var spec itemSpec
-	cgSpec(&spec, item.Status, item.Orchestrator, item.Path, item.Name, item.Labels.Count, labels, &item.Labels)
+	spec := cgSpec(item.Status, item.Orchestrator, item.Path, item.Name, item.Labels.Count, labels, &item.Labels)
 	n, err := spec.size()
 	if err != nil {
 		return c.fail(err)
@@ -340,7 +342,7 @@ func (b *CgroupsLookupBuilder) Add(item *CgroupsLookupItem, labels []Label) erro
 		status = CgroupPayloadExceeded
 		c.exceeded = true
 	}
-	cgSpec(&spec, status, 0, key, nil, 0, nil, nil)
+	spec = cgSpec(status, 0, key, nil, 0, nil, nil)
 	if !c.fits(min, min) {
 		return c.fail(netipc.ErrBufferTooSmall)
 	}

@@ -253,7 +253,7 @@ func TestCleanupStaleSHM(t *testing.T) {
 	}
 	lr := r.(*linuxRegion)
 	put32(lr.mem[offOwnerPID:], 0x7ffffff0) // no such pid
-	lr.server = false                        // keep the file on close
+	lr.server = false                       // keep the file on close
 	r.close()
 	os.WriteFile(filepath.Join(dir, "svc-0000000000000002.ipcshm"), []byte("junk"), 0o600)
 	os.WriteFile(filepath.Join(dir, "svc-x-0000000000000003.ipcshm"), []byte("other"), 0o600)
