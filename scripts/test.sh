@@ -8,14 +8,17 @@
 #   clang    plain clang -Werror build (not in the default list: asan is a clang -Werror build)
 #   fuzz    clang + libFuzzer, each target for a bounded time (label fuzz)
 #   install install the gcc build and build a consumer through find_package and pkg-config
-#   windows mingw-w64 cross build, every registered suite run under wine (label windows and all)
+#   go      the Go implementation (go/): gofmt, go vet, go test -race with the cross-language
+#           matrix against the C peer, the zero-allocation tests, every fuzz target briefly
+#   windows mingw-w64 cross build, every registered suite run under wine (label windows and all),
+#           then the Go Windows tests (GOOS=windows test binaries) against the C Windows peer
 # Each step prints one line; logs of a failing step are printed in full.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 build=${BUILD:-build}
 jobs=${JOBS:-2}
-steps=${NETIPC_TEST_STEPS:-gcc asan tsan valgrind coverage fuzz install windows}
+steps=${NETIPC_TEST_STEPS:-gcc asan tsan valgrind coverage fuzz install go windows}
 
 bash scripts/install-deps.sh base test
 
@@ -171,6 +174,50 @@ step_windows() {
   return $rc
 }
 
+# Go: Debian's toolchain; caches and module path inside the build tree so a
+# fresh machine needs nothing outside it. The module has no dependencies,
+# so nothing is ever downloaded (GOPROXY=off makes sure of it).
+go_env() {
+  export GOCACHE=$root/$build/go/cache GOPATH=$root/$build/go/path GOPROXY=off GOFLAGS=-mod=mod \
+    GOTOOLCHAIN=local CGO_ENABLED=0
+  mkdir -p "$GOCACHE" "$GOPATH"
+}
+
+# Each fuzz target for GO_FUZZ_SECONDS (default 4): target package pairs.
+go_fuzz_targets="FuzzHeader:protocol FuzzChunkHeader:protocol FuzzHello:protocol
+  FuzzHelloAck:protocol FuzzHandshake:protocol FuzzBatch:protocol FuzzIncrement:codec
+  FuzzStringReverse:codec FuzzCgroupsRequest:codec FuzzCgroupsResponse:codec
+  FuzzCgroupsLookupRequest:codec FuzzAppsLookupRequest:codec FuzzCgroupsLookupResponse:codec
+  FuzzAppsLookupResponse:codec"
+
+step_go() {
+  bash scripts/install-deps.sh go || return 1
+  go_env
+  echo "$(go version)"
+  # The C peer of the cross-language matrix (the gcc build, also built by step gcc).
+  cmake -S "$root" -B "$build/gcc" -G "Unix Makefiles" -DCMAKE_C_COMPILER=gcc \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNETIPC_BUILD_BENCH=ON >/dev/null || return 1
+  cmake --build "$build/gcc" -j"$jobs" --target netipc_c_peer || return 1
+  export NETIPC_C_PEER=$root/$build/gcc/tests/interop/netipc_c_peer
+  cd "$root/go" || return 1
+  local unformatted
+  unformatted=$(gofmt -l .) || return 1
+  [[ -z $unformatted ]] || { echo "gofmt: $unformatted"; return 1; }
+  go vet ./... || return 1
+  # The race detector everywhere (the matrix included); then once without it
+  # for the allocation counts, which the race detector's own allocations hide.
+  # (the race runtime links through cgo; the module itself has no cgo code)
+  CGO_ENABLED=1 go test -race -count=1 -p "$jobs" ./... || return 1
+  go test -count=1 -run 'ZeroAllocs' -v ./... | grep -E '^(---|ok|FAIL|PASS)' || return 1
+  local t
+  for t in $go_fuzz_targets; do
+    go test -run '^$' -fuzz "^${t%%:*}\$" -fuzztime "${GO_FUZZ_SECONDS:-4}s" -parallel "$jobs" \
+      "./${t#*:}" >"$root/$log_dir/go-fuzz-${t%%:*}.log" 2>&1 \
+      || { cat "$root/$log_dir/go-fuzz-${t%%:*}.log"; return 1; }
+    echo "fuzz ${t%%:*}: $(grep -oE 'execs: [0-9]+' "$root/$log_dir/go-fuzz-${t%%:*}.log" | tail -1) ok"
+  done
+}
+
 for s in $steps; do
   case $s in
     gcc|clang) run_step "$s" step_compiler "$s" ;;
@@ -180,6 +227,7 @@ for s in $steps; do
     coverage) run_step coverage step_coverage ;;
     fuzz) run_step fuzz step_fuzz ;;
     install) run_step install step_install ;;
+    go) run_step go step_go ;;
     windows) run_step windows step_windows ;;
     *) echo "unknown step $s" >&2; exit 2 ;;
   esac

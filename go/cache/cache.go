@@ -219,4 +219,3 @@ func (c *CgroupsCache) Close() error {
 	c.current.Store(nil)
 	return c.client.Close()
 }
-
