@@ -29,11 +29,14 @@ func (e faultError) Error() string { return string(e) }
 func guardFault() bool { return debug.SetPanicOnFault(true) }
 
 // endFault restores the setting and, when the deferred call is unwinding a
-// memory fault, stores errFault in *err. Any other panic goes on.
+// memory fault, stores errFault in *err. Any other panic goes on. (Go 1.19
+// reports a fault as the runtime error "invalid memory address or nil
+// pointer dereference"; the guarded code only dereferences the mapping.)
 func endFault(old bool, err *error) {
 	debug.SetPanicOnFault(old)
 	if r := recover(); r != nil {
-		if re, ok := r.(runtime.Error); ok && strings.Contains(re.Error(), "fault") {
+		if re, ok := r.(runtime.Error); ok && (strings.Contains(re.Error(), "invalid memory address") ||
+			strings.Contains(re.Error(), "fault")) {
 			*err = errFault
 			return
 		}
