@@ -139,15 +139,17 @@ func (p *cPeer) expect(t *testing.T, prefix string) string {
 }
 
 // finish closes stdin (a server stops) and waits for a clean exit; every
-// remaining output line is checked for failures.
-func (p *cPeer) finish(t *testing.T) {
+// remaining output line is checked for failures and returned.
+func (p *cPeer) finish(t *testing.T) []string {
 	t.Helper()
 	p.stdin.Close()
 	done := make(chan error, 1)
+	var lines []string
 	go func() {
 		var fails []string
 		for l := range p.lines {
 			t.Logf("C peer: %s", l)
+			lines = append(lines, l)
 			if strings.HasPrefix(l, "FAIL") || strings.HasPrefix(l, "ERROR") {
 				fails = append(fails, l)
 			}
@@ -167,6 +169,7 @@ func (p *cPeer) finish(t *testing.T) {
 		p.cmd.Process.Kill()
 		t.Fatal("C peer did not exit within 60 s")
 	}
+	return lines
 }
 
 // serveC starts a C server and waits until it listens.
@@ -176,10 +179,26 @@ func serveC(t *testing.T, dir, svc, kind string, profiles uint32, tok uint64, l 
 	return p
 }
 
-// callC runs a C client scenario to its end.
+// callC runs a C client scenario to its end: it must pass at least one
+// check and fail none, and report the profile the Go server should select.
 func callC(t *testing.T, dir, svc, kind string, profiles uint32, tok uint64, l limits, extra ...string) {
+	t.Helper()
 	p := startPeer(t, peerArgs("call", dir, svc, kind, profiles, tok, l, extra...))
-	p.finish(t)
+	passes, profile := 0, ""
+	for _, line := range p.finish(t) {
+		if strings.HasPrefix(line, "PASS") {
+			passes++
+		}
+		if strings.HasPrefix(line, "PROFILE ") {
+			profile = strings.TrimPrefix(line, "PROFILE ")
+		}
+	}
+	if passes == 0 {
+		t.Fatal("the C client reported no passed check")
+	}
+	if want := strconv.Itoa(int(protocol.ProfileHighest(profiles))); profile != "" && profile != want {
+		t.Fatalf("C client ran on profile %s, want %s", profile, want)
+	}
 }
 
 func goServer(t *testing.T, dir, svc, kind string, profiles uint32, tok uint64, l limits) *service.Server {
