@@ -27,7 +27,11 @@ import (
 
 const (
 	acceptBackoff = 10 * time.Millisecond
-	maxRejecters  = 8
+	// Rejections in progress at once (each waits up to the handshake
+	// timeout for the client's HELLO to answer it). Beyond this a flood of
+	// silent connections is closed without a word; below it every client
+	// over the session limit gets its HELLO_ACK.
+	maxRejecters = 256
 	errorSendTime = time.Second
 	okSendTime    = 5 * time.Second
 )
@@ -300,7 +304,8 @@ func (s *Server) Stats() ServerStats {
 
 func (s *Server) acceptLoop() {
 	for s.stopCtx.Err() == nil {
-		p, err := s.listener.Accept(s.stopCtx)
+		// Stop closes the listener, which ends this wait at once.
+		p, err := s.listener.Accept(context.Background())
 		if err != nil {
 			switch netipc.CodeOf(err) {
 			case netipc.ErrAborted, netipc.ErrTimeout:

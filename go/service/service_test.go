@@ -304,7 +304,7 @@ func TestStatesAndErrors(t *testing.T) {
 	if _, err := c.Increment(bg, 1); !errors.Is(err, netipc.ErrNotReady) {
 		t.Fatal(err)
 	}
-	start(t)(NewIncrementServer(dir, "inc", &ServerConfig{AuthToken: 2, MaxSessions: 1},
+	srv := start(t)(NewIncrementServer(dir, "inc", &ServerConfig{AuthToken: 2, MaxSessions: 1},
 		func(v uint64) (uint64, error) { return v, errors.New("no") }))
 	if err := c.Refresh(bg); !errors.Is(err, netipc.ErrAuthFailed) || c.State() != AuthFailed {
 		t.Fatalf("%v %v", err, c.State())
@@ -313,13 +313,16 @@ func TestStatesAndErrors(t *testing.T) {
 		t.Fatal("AUTH_FAILED is sticky")
 	}
 	c.Close()
+	waitIdle(t, srv) // the rejected handshake's goroutine held the only slot
 	ok := client(t, dir, "inc", &ClientConfig{AuthToken: 2})
 	_, err := ok.Increment(bg, 1)
 	var ne *netipc.Error
 	if !errors.Is(err, netipc.ErrRemoteInternal) || !errors.As(err, &ne) || ne.Status != protocol.StatusInternalError {
 		t.Fatalf("handler failure: %v", err)
 	}
-	// The session limit (1) is taken by ok's reconnected session.
+	// The server closed the failed session; once its goroutine is gone the
+	// slot is free again and the session limit (1) goes to ok.
+	waitIdle(t, srv)
 	if err := ok.Refresh(bg); err != nil {
 		t.Fatal(err)
 	}
@@ -327,6 +330,18 @@ func TestStatesAndErrors(t *testing.T) {
 	defer busy.Close()
 	if err := busy.Refresh(bg); !errors.Is(err, netipc.ErrBusy) {
 		t.Fatalf("beyond the session limit: %v", err)
+	}
+}
+
+// waitIdle waits until no session of srv is active (goroutines end a
+// moment after their clients see the outcome).
+func waitIdle(t *testing.T, srv *Server) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); srv.Stats().SessionsActive != 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("sessions did not end")
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }
 

@@ -457,7 +457,7 @@ func (l *Listener) Accept(ctx context.Context) (*Pending, error) {
 		}
 		hs = append(hs, l.wake)
 		now := time.Now()
-		end, _ := slice(now, callDeadline(ctx, time.Time{}))
+		end, _ := sliceOf(acceptSlice, now, callDeadline(ctx, time.Time{}))
 		r := waitMultiple(hs, uint32(end.Sub(now)/time.Millisecond))
 		switch {
 		case r < uint32(len(armed)):

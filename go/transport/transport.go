@@ -35,7 +35,12 @@ const (
 
 	// waitSlice bounds every wait for a peer, so that a cancelled context,
 	// a stopping server or a dead SHM peer is noticed.
-	waitSlice         = 100 * time.Millisecond
+	waitSlice = 100 * time.Millisecond
+	// acceptSlice bounds an Accept wait: Close wakes it at once, a cancelled
+	// context is noticed within this (a longer slice than waitSlice: every
+	// expired wait costs the runtime a few allocations, and an idle server
+	// waits here all day).
+	acceptSlice       = time.Second
 	shmAttachRetry    = 5 * time.Millisecond
 	connectRetry      = 2 * time.Millisecond
 	maxShmAreaCeiling = protocol.MaxAckPayload + protocol.HeaderSize // largest area a client maps
@@ -156,7 +161,11 @@ func ctxErr(ctx context.Context) error {
 // slice returns the end of the next wait slice and whether the deadline has
 // passed already.
 func slice(now, deadline time.Time) (time.Time, bool) {
-	end := now.Add(waitSlice)
+	return sliceOf(waitSlice, now, deadline)
+}
+
+func sliceOf(length time.Duration, now, deadline time.Time) (time.Time, bool) {
+	end := now.Add(length)
 	if deadline.IsZero() {
 		return end, false
 	}

@@ -533,7 +533,13 @@ func (l *Listener) Accept(ctx context.Context) (*Pending, error) {
 		if err := ctxErr(ctx); err != nil {
 			return nil, err
 		}
-		end, _ := slice(time.Now(), callDeadline(ctx, time.Time{}))
+		// A context that can end is watched in slices; without one the wait
+		// has no deadline and only Close ends it (no timer expires while a
+		// server idles).
+		var end time.Time
+		if ctx.Done() != nil {
+			end, _ = sliceOf(acceptSlice, time.Now(), callDeadline(ctx, time.Time{}))
+		}
 		l.ln.SetDeadline(end)
 		uc, err := l.ln.AcceptUnix()
 		if err != nil {
