@@ -438,7 +438,15 @@ def render(machine, rows, seen, chart_dir_rel, analysis, repo, prof=None):
              "(every allocation in the process, libraries included) and reported per request; "
              "the worst sample is shown.")
     L.append("- Reference rows use plain system calls and no netipc code (`bench/bench_raw.c`); "
-             "the ratio column is library ÷ reference in the same run and placement.\n")
+             "the ratio column is library ÷ reference in the same run and placement.")
+    if any(r["family"] == "go" for r in rows):
+        L.append("- Go rows (family `go`) run the pure-Go implementation (`go/`, roles in "
+                 "`go/cmd/netipc-bench-go`): `go-*` is a Go client with a Go server, `go2c-*` a Go "
+                 "client with the C library's server, `c2go-*` a C client with a Go server; each is "
+                 "compared with the C library row named after the prefix, with the same limits, data "
+                 "and checks. A Go role's allocations are the Go runtime's heap allocations "
+                 "(`runtime.MemStats.Mallocs`) over the window.")
+    L.append("")
 
     L.append("## Targets\n")
     L.append("| placement | target | library | reference | ratio | verdict |")
