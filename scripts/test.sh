@@ -233,6 +233,7 @@ step_go() {
   unformatted=$(gofmt -l .) || return 1
   [[ -z $unformatted ]] || { echo "gofmt: $unformatted"; return 1; }
   go vet ./... || return 1
+  GOOS=windows go vet ./... || return 1 # the Windows files, checked here too
   # The race detector everywhere (the matrix included); then once without it
   # for the allocation counts, which the race detector's own allocations hide.
   # (the race runtime links through cgo; the module itself has no cgo code)

@@ -31,7 +31,7 @@ const (
 	// timeout for the client's HELLO to answer it). Beyond this a flood of
 	// silent connections is closed without a word; below it every client
 	// over the session limit gets its HELLO_ACK.
-	maxRejecters = 256
+	maxRejecters  = 256
 	errorSendTime = time.Second
 	okSendTime    = 5 * time.Second
 )
