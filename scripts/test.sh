@@ -20,7 +20,8 @@ build=${BUILD:-build}
 jobs=${JOBS:-2}
 steps=${NETIPC_TEST_STEPS:-gcc asan tsan valgrind coverage fuzz install go windows}
 
-bash scripts/install-deps.sh base test
+# go: the Go step, and the Go rows of the benchmark smoke test in step gcc.
+bash scripts/install-deps.sh base test go
 
 log_dir=$build/logs
 mkdir -p "$log_dir"
