@@ -27,6 +27,7 @@ import (
 	"time"
 
 	netipc "github.com/netdata/netipc/go"
+	"github.com/netdata/netipc/go/codec"
 	"github.com/netdata/netipc/go/protocol"
 	"github.com/netdata/netipc/go/service"
 	"github.com/netdata/netipc/go/transport"
@@ -414,11 +415,60 @@ func TestCrossLanguage(t *testing.T) {
 		defer p.finish(t)
 		pipelineGo(t, dir, "pipe")
 	})
+	t.Run("go_client__c_server_"+base.name+"_chunked", func(t *testing.T) {
+		dir := t.TempDir()
+		p := serveC(t, dir, "chunks", "string-reverse", 1, token, basic)
+		defer p.finish(t)
+		chunkedGo(t, dir, "chunks")
+	})
+	t.Run("c_client__go_server_"+base.name+"_chunked", func(t *testing.T) {
+		dir := t.TempDir()
+		goServer(t, dir, "chunks", "string-reverse", 1, token, basic)
+		callC(t, dir, "chunks", "string-reverse", 1, token, limits{}, "--scenario", "chunked")
+	})
 	t.Run("c_client__go_server_"+base.name+"_pipeline", func(t *testing.T) {
 		dir := t.TempDir()
 		goServer(t, dir, "pipe", "increment", 1, token, basic)
 		callC(t, dir, "pipe", "increment", 1, token, limits{}, "--scenario", "pipeline")
 	})
+}
+
+// chunkedGo sends a 100,000-byte STRING_REVERSE over a session with a
+// 4 KiB packet size: 25 chunks each way.
+func chunkedGo(t *testing.T, dir, svc string) {
+	s, err := transport.Connect(bg, dir, svc, &transport.Config{AuthToken: token, PacketSize: 4096,
+		MaxRequestPayload: 1 << 20, MaxResponsePayload: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Info().PacketSize != 4096 {
+		t.Fatalf("packet size %d", s.Info().PacketSize)
+	}
+	text := make([]byte, 100000)
+	for i := range text {
+		text[i] = byte('a' + i%26)
+	}
+	req := make([]byte, len(text)+9)
+	n, _ := codec.EncodeStringReverse(text, req)
+	h := protocol.MakeHeader(protocol.KindRequest, protocol.MethodStringReverse, 0, 0, 0, 1, 1)
+	deadline := time.Now().Add(20 * time.Second)
+	if err := s.Send(bg, &h, req[:n], deadline); err != nil {
+		t.Fatal(err)
+	}
+	var m transport.Message
+	if err := s.Receive(bg, &m, deadline); err != nil {
+		t.Fatal(err)
+	}
+	out, err := codec.DecodeStringReverse(m.Payload)
+	if err != nil || len(out) != len(text) {
+		t.Fatalf("answer: %v", err)
+	}
+	for i := range text {
+		if out[len(text)-1-i] != text[i] {
+			t.Fatalf("byte %d", i)
+		}
+	}
 }
 
 // pipelineGo sends 16 INCREMENT requests before reading any answer.

@@ -13,7 +13,7 @@
  *
  * KIND: increment, string-reverse, cgroups-snapshot, cgroups-lookup,
  * apps-lookup. Options: --profiles N, --token N, --req N, --resp N,
- * --batch N, --items N, --sessions N, --scenario basic|pipeline|auth|restart.
+ * --batch N, --items N, --sessions N, --scenario basic|pipeline|chunked|auth|restart.
  *
  * The data is deterministic and the Go side computes the same (go/interop
  * /data.go): a snapshot item i is cg-<i>; a lookup path answers KNOWN with
@@ -384,10 +384,53 @@ static void call_pipeline(const char *dir, const char *service)
     nipc_session_close(s);
 }
 
+/* Level 1 with a 4 KiB packet: a 100,000-byte STRING_REVERSE goes out in
+ * 25 chunks and its answer comes back in as many. */
+static void call_chunked(const char *dir, const char *service)
+{
+    nipc_transport_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.supported_profiles = NIPC_PROFILE_BASELINE;
+    cfg.auth_token = o.token;
+    cfg.max_request_payload_bytes = 1u << 20;
+    cfg.max_response_payload_bytes = 1u << 20;
+    cfg.packet_size = 4096;
+    nipc_session_t *s = NULL;
+    nipc_error_t err = nipc_session_connect(dir, service, &cfg, &s);
+    int ok = err == NIPC_OK && nipc_session_info(s)->packet_size == 4096;
+    enum { N = 100000 };
+    static char text[N];
+    static uint8_t req[N + 9];
+    for (uint32_t i = 0; i < N; i++)
+        text[i] = (char)('a' + i % 26);
+    size_t len = 0;
+    if (ok)
+        err = nipc_string_reverse_encode(text, N, req, sizeof req, &len);
+    if (ok && err == NIPC_OK) {
+        nipc_header_t h =
+            nipc_header_make(NIPC_KIND_REQUEST, NIPC_METHOD_STRING_REVERSE, 0, 0, 0, 1, 1);
+        err = nipc_session_send(s, &h, req, len, 10000, NULL);
+    }
+    nipc_message_t m;
+    if (ok && err == NIPC_OK)
+        err = nipc_session_receive(s, &m, 10000, NULL);
+    nipc_str_t out;
+    ok = ok && err == NIPC_OK && m.header.transport_status == 0 &&
+         nipc_string_reverse_decode(m.payload, m.header.payload_len, &out) == NIPC_OK && out.len == N;
+    for (uint32_t i = 0; ok && i < N; i++)
+        ok = out.ptr[N - 1 - i] == text[i];
+    check(ok, "chunked 100000 bytes each way at packet 4096", err);
+    nipc_session_close(s);
+}
+
 static int call(const char *dir, const char *service, const char *kind)
 {
     if (strcmp(o.scenario, "pipeline") == 0) {
         call_pipeline(dir, service);
+        return failures != 0;
+    }
+    if (strcmp(o.scenario, "chunked") == 0) {
+        call_chunked(dir, service);
         return failures != 0;
     }
     nipc_client_t *c = client_for(dir, service);
