@@ -151,6 +151,18 @@ struct nipc_cgroup_set;
  * (count keys, malloc'ed). 0 or -1. */
 int bench_corpus_keys(uint32_t count, struct nipc_cgroup_set *set, bench_key_t **keys);
 
+/* ------------------------------------------------------------ Go rows */
+
+/* Appends the Go rows (Go<->Go, Go client<->C server, C client<->Go server)
+ * to rows[0..cap) when the Go benchmark binary is there; returns how many. */
+size_t bench_go_rows(scenario_t *rows, size_t cap);
+/* Path of the Go benchmark binary: $NETIPC_BENCH_GO, else netipc-bench-go
+ * beside this executable. */
+const char *bench_go_exe(void);
+/* 1 when the server (server = 1) or client role of `sc` runs in the Go
+ * binary: a Go row whose role has no C implementation here. */
+int bench_go_role(const scenario_t *sc, int server);
+
 /* ------------------------------------------------------------ roles, runner */
 
 const scenario_t *bench_scenarios(size_t *count);

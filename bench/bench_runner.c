@@ -95,7 +95,7 @@ typedef struct child {
     size_t len;
 } child_t;
 
-static int spawn(child_t *c, int cpu, char *const argv[])
+static int spawn(child_t *c, int cpu, const char *exe, char *const argv[])
 {
     int in[2], out[2];
     if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0)
@@ -114,7 +114,7 @@ static int spawn(child_t *c, int cpu, char *const argv[])
             if (sched_setaffinity(0, sizeof set, &set) != 0)
                 _exit(126);
         }
-        execv(self_exe, argv);
+        execv(exe, argv);
         _exit(127);
     }
     close(in[0]);
@@ -307,7 +307,8 @@ static int run_sample(const row_t *row, int index, sample_t *s)
 
     if (sc->kind == KIND_LOCAL) {
         char *argv[] = {"netipc_bench", "local", (char *)sc->name, dir, secs, warm, NULL};
-        if (spawn(&cli, ccpu, argv) == 0 && expect(&cli, "result", line, sizeof line, timeout) == 0) {
+        if (spawn(&cli, ccpu, self_exe, argv) == 0 &&
+            expect(&cli, "result", line, sizeof line, timeout) == 0) {
             parse_client(line, s);
             rc = 0;
         }
@@ -316,10 +317,13 @@ static int run_sample(const row_t *row, int index, sample_t *s)
     } else {
         char *sargv[] = {"netipc_bench", "server", (char *)sc->name, dir, NULL};
         char *cargv[] = {"netipc_bench", "client", (char *)sc->name, dir, secs, rate, warm, NULL};
-        if (spawn(&srv, scpu, sargv) != 0 ||
+        /* A Go row's Go roles run in the Go binary, with the same protocol. */
+        const char *sexe = bench_go_role(sc, 1) ? bench_go_exe() : self_exe;
+        const char *cexe = bench_go_role(sc, 0) ? bench_go_exe() : self_exe;
+        if (spawn(&srv, scpu, sexe, sargv) != 0 ||
             expect(&srv, "ready", line, sizeof line, START_TIMEOUT_MS) != 0)
             goto done;
-        if (spawn(&cli, ccpu, cargv) != 0 ||
+        if (spawn(&cli, ccpu, cexe, cargv) != 0 ||
             expect(&cli, "warm", line, sizeof line, START_TIMEOUT_MS) != 0)
             goto done;
         tell(&srv, "mark\n");

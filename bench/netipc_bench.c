@@ -215,17 +215,29 @@ static const scenario_t scenarios[] = {
 #endif
 };
 
+#define GO_ROWS_MAX 64
+
+/* The table above, then the Go rows when the Go binary is built (bench_go.c). */
 const scenario_t *bench_scenarios(size_t *count)
 {
-    *count = sizeof scenarios / sizeof scenarios[0];
-    return scenarios;
+    static scenario_t all[sizeof scenarios / sizeof scenarios[0] + GO_ROWS_MAX];
+    static size_t n;
+    if (!n) {
+        n = sizeof scenarios / sizeof scenarios[0];
+        memcpy(all, scenarios, sizeof scenarios);
+        n += bench_go_rows(all + n, GO_ROWS_MAX);
+    }
+    *count = n;
+    return all;
 }
 
 const scenario_t *bench_find(const char *name)
 {
-    for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++)
-        if (strcmp(scenarios[i].name, name) == 0)
-            return &scenarios[i];
+    size_t n;
+    const scenario_t *all = bench_scenarios(&n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(all[i].name, name) == 0)
+            return &all[i];
     return NULL;
 }
 

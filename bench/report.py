@@ -26,11 +26,11 @@ HEADER = ("suite,placement,scenario,family,transport,tier,target_rps,samples,sta
           "client_allocs_per_req,server_allocs_per_req,client_rss_kb,server_rss_kb,spread,"
           "reference,target_ratio,client_sleeps_per_req,server_sleeps_per_req").split(",")
 STATUSES = {"ok", "unstable", "missed-target"}
-FAMILIES = {"library", "reference", "comparison"}
+FAMILIES = {"library", "reference", "comparison", "go"}
 STABILITY_LIMIT = 1.35
 NOISE_LIMIT = 10.0  # % of one CPU used by others (median over samples) before the report warns
 
-COLORS = {"library": "#2f6fb0", "reference": "#9a9a9a", "comparison": "#d08a2c"}
+COLORS = {"library": "#2f6fb0", "reference": "#9a9a9a", "comparison": "#d08a2c", "go": "#3a9a5b"}
 PCT_COLORS = [("p50_ns", "#2f6fb0"), ("p95_ns", "#6aa84f"), ("p99_ns", "#d08a2c")]
 
 
@@ -269,7 +269,7 @@ def throughput_chart(rows, placement):
             done.add(ref["scenario"])
         groups.append((label, bars))
     legend = [("library", COLORS["library"]), ("reference (plain syscalls)", COLORS["reference"]),
-              ("comparison", COLORS["comparison"])]
+              ("comparison", COLORS["comparison"]), ("Go (go/, alone and with C)", COLORS["go"])]
     return log_chart(f"Throughput at max rate, placement {placement}", groups, legend,
                      "log scale; batch and 1,000-key lookup rows count items (keys)/s, "
                      "cache rows lookups/s; "
@@ -438,7 +438,15 @@ def render(machine, rows, seen, chart_dir_rel, analysis, repo, prof=None):
              "(every allocation in the process, libraries included) and reported per request; "
              "the worst sample is shown.")
     L.append("- Reference rows use plain system calls and no netipc code (`bench/bench_raw.c`); "
-             "the ratio column is library ÷ reference in the same run and placement.\n")
+             "the ratio column is library ÷ reference in the same run and placement.")
+    if any(r["family"] == "go" for r in rows):
+        L.append("- Go rows (family `go`) run the pure-Go implementation (`go/`, roles in "
+                 "`go/cmd/netipc-bench-go`): `go-*` is a Go client with a Go server, `go2c-*` a Go "
+                 "client with the C library's server, `c2go-*` a C client with a Go server; each is "
+                 "compared with the C library row named after the prefix, with the same limits, data "
+                 "and checks. A Go role's allocations are the Go runtime's heap allocations "
+                 "(`runtime.MemStats.Mallocs`) over the window.")
+    L.append("")
 
     L.append("## Targets\n")
     L.append("| placement | target | library | reference | ratio | verdict |")

@@ -5,6 +5,7 @@
 #            spin (model check of the SHM wake-up protocol)
 #   windows  mingw-w64 cross compiler and wine  (Windows suite under wine)
 #   bench    ZeroMQ and nng development packages (comparison rows)
+#   go       Debian's Go toolchain (golang-go, Go 1.19 on bookworm): the Go implementation
 # Missing packages are installed with apt-get when running as root; otherwise
 # the script names them and fails, so nothing depends on hand-installed tools.
 set -euo pipefail
@@ -20,6 +21,7 @@ for group in "${@:-base}"; do
                     file:/usr/lib/wine/wine64=wine64) ;;
     bench) want+=(file:/usr/include/zmq.h=libzmq3-dev file:/usr/include/nng/nng.h=libnng-dev
                   python3:python3) ;;
+    go) want+=(go:golang-go) ;;
     *) echo "install-deps: unknown group '$group'" >&2; exit 2 ;;
   esac
 done

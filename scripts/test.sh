@@ -13,16 +13,20 @@
 #   clang    plain clang -Werror build (not in the default list: asan is a clang -Werror build)
 #   fuzz    clang + libFuzzer, each target for a bounded time (label fuzz)
 #   install install the gcc build and build a consumer through find_package and pkg-config
-#   windows mingw-w64 cross build, every registered suite run under wine (label windows and all)
+#   go      the Go implementation (go/): gofmt, go vet, go test -race with the cross-language
+#           matrix against the C peer, the zero-allocation tests, every fuzz target briefly
+#   windows mingw-w64 cross build, every registered suite run under wine (label windows and all),
+#           then the Go Windows tests (GOOS=windows test binaries) against the C Windows peer
 # Each step prints one line; logs of a failing step are printed in full.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 build=${BUILD:-build}
 jobs=${JOBS:-2}
-steps=${NETIPC_TEST_STEPS:-builds gcc load asan tsan valgrind coverage fuzz install windows}
+steps=${NETIPC_TEST_STEPS:-builds gcc load asan tsan valgrind coverage fuzz install go windows}
 
-bash scripts/install-deps.sh base test
+# go: the Go step, and the Go rows of the benchmark smoke test in step gcc.
+bash scripts/install-deps.sh base test go
 
 log_dir=$build/logs
 mkdir -p "$log_dir"
@@ -195,8 +199,82 @@ step_windows() {
   echo "wine $(wine --version 2>/dev/null): $(tr -d '\r' <"$dir/wine-ver.txt" | grep -m1 -E 'Windows [0-9]' || true)"
   short_budgets # chaos and stress: every pipe call is a wineserver round trip
   [[ $rc -eq 0 ]] && ctest --test-dir "$dir" --output-on-failure -j"$jobs" -LE 'fuzz|slow' || rc=1
+  [[ $rc -eq 0 ]] && { go_windows "$dir" || rc=1; }
   wineserver -k || true
   return $rc
+}
+
+# The Go Windows tests: GOOS=windows test binaries run under wine, the
+# cross-language matrix against the C Windows peer (Named Pipe, SHM HYBRID,
+# SHM BUSYWAIT). One binary per package, one after another (wine is slow to
+# start, the matrix spawns many peers).
+go_windows() {
+  local dir=$1 out=$root/$1/go-tests pkg t0
+  bash scripts/install-deps.sh go || return 1
+  go_env
+  cmake --build "$dir" -j"$jobs" --target netipc_c_peer >/dev/null || return 1
+  mkdir -p "$out"
+  export NETIPC_C_PEER
+  NETIPC_C_PEER=$(winepath -w "$root/$dir/tests/interop/netipc_c_peer.exe" 2>/dev/null | tr -d '\r')
+  t0=$(date +%s)
+  for pkg in protocol codec transport service cache interop; do
+    ( cd "$root/go" && GOOS=windows GOARCH=amd64 go test -c -o "$out/$pkg.test.exe" "./$pkg" ) || return 1
+    # Windows programs end lines with \r\n; keep the log readable.
+    if ! wine "$out/$pkg.test.exe" -test.count=1 -test.v </dev/null 2>&1 | tr -d '\r' \
+        >"$out/$pkg.log"; then
+      grep -E '^\s*(--- FAIL|FAIL|panic)|_test.go:' "$out/$pkg.log" | head -n 60
+      return 1
+    fi
+    # wine's exit code is the program's; also refuse a run that passed nothing.
+    grep -qE '^(PASS|ok)' "$out/$pkg.log" || { tail -n 40 "$out/$pkg.log"; return 1; }
+    echo "go windows $pkg: $(grep -cE '^\s*--- PASS' "$out/$pkg.log") passed, $(grep -cE '^\s*--- SKIP' "$out/$pkg.log") skipped"
+  done
+  echo "go windows tests: $(( $(date +%s) - t0 )) s"
+}
+
+# Go: Debian's toolchain; caches and module path inside the build tree so a
+# fresh machine needs nothing outside it. The module has no dependencies,
+# so nothing is ever downloaded (GOPROXY=off makes sure of it).
+go_env() {
+  export GOCACHE=$root/$build/go/cache GOPATH=$root/$build/go/path GOPROXY=off GOFLAGS=-mod=mod \
+    GOTOOLCHAIN=local CGO_ENABLED=0
+  mkdir -p "$GOCACHE" "$GOPATH"
+}
+
+# Each fuzz target for GO_FUZZ_SECONDS (default 4): target package pairs.
+go_fuzz_targets="FuzzHeader:protocol FuzzChunkHeader:protocol FuzzHello:protocol
+  FuzzHelloAck:protocol FuzzHandshake:protocol FuzzBatch:protocol FuzzIncrement:codec
+  FuzzStringReverse:codec FuzzCgroupsRequest:codec FuzzCgroupsResponse:codec
+  FuzzCgroupsLookupRequest:codec FuzzAppsLookupRequest:codec FuzzCgroupsLookupResponse:codec
+  FuzzAppsLookupResponse:codec"
+
+step_go() {
+  bash scripts/install-deps.sh go || return 1
+  go_env
+  echo "$(go version)"
+  # The C peer of the cross-language matrix (the gcc build, also built by step gcc).
+  cmake -S "$root" -B "$build/gcc" -G "Unix Makefiles" -DCMAKE_C_COMPILER=gcc \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNETIPC_BUILD_BENCH=ON >/dev/null || return 1
+  cmake --build "$build/gcc" -j"$jobs" --target netipc_c_peer || return 1
+  export NETIPC_C_PEER=$root/$build/gcc/tests/interop/netipc_c_peer
+  cd "$root/go" || return 1
+  local unformatted
+  unformatted=$(gofmt -l .) || return 1
+  [[ -z $unformatted ]] || { echo "gofmt: $unformatted"; return 1; }
+  go vet ./... || return 1
+  GOOS=windows go vet ./... || return 1 # the Windows files, checked here too
+  # The race detector everywhere (the matrix included); then once without it
+  # for the allocation counts, which the race detector's own allocations hide.
+  # (the race runtime links through cgo; the module itself has no cgo code)
+  CGO_ENABLED=1 go test -race -count=1 -p "$jobs" ./... || return 1
+  go test -count=1 -run 'ZeroAllocs' -v ./... | grep -E '^(---|ok|FAIL|PASS)' || return 1
+  local t
+  for t in $go_fuzz_targets; do
+    go test -run '^$' -fuzz "^${t%%:*}\$" -fuzztime "${GO_FUZZ_SECONDS:-4}s" -parallel "$jobs" \
+      "./${t#*:}" >"$root/$log_dir/go-fuzz-${t%%:*}.log" 2>&1 \
+      || { cat "$root/$log_dir/go-fuzz-${t%%:*}.log"; return 1; }
+    echo "fuzz ${t%%:*}: $(grep -oE 'execs: [0-9]+' "$root/$log_dir/go-fuzz-${t%%:*}.log" | tail -1) ok"
+  done
 }
 
 for s in $steps; do
@@ -210,6 +288,7 @@ for s in $steps; do
     coverage) run_step coverage step_coverage ;;
     fuzz) run_step fuzz step_fuzz ;;
     install) run_step install step_install ;;
+    go) run_step go step_go ;;
     windows) run_step windows step_windows ;;
     *) echo "unknown step $s" >&2; exit 2 ;;
   esac

@@ -853,8 +853,9 @@ static void connection_flood(void)
     CHECK(t_now_ms() - t1 < NIPC_HANDSHAKE_TIMEOUT_DEFAULT_MS + T_MS(1000));
     nipc_client_close(late); /* it may have got in: the count below is of the four */
 
-    /* The server drops every silent connection: the accepted ones after the
-     * handshake deadline, the ones beyond its limit at once. */
+    /* The server drops every silent connection after the handshake
+     * deadline, in waves: sessions and rejecters take what they can, the
+     * rest waits in the backlog for the next free slot. */
     int dropped = 0;
     for (int i = 0; i < opened; i++) {
         uint8_t buf[128];
