@@ -363,6 +363,40 @@ static int peer_listen(char **a)
     return (int)err;
 }
 
+/*
+ * longhello <dir> <service>: a HELLO record 150 bytes longer than a HELLO
+ * (upstream accepts it: the first 128 bytes decide), then one 16-byte ECHO
+ * request; exits 0 iff its answer comes back, i.e. the rest of the long
+ * record never posed as a message.
+ */
+static int peer_longhello(char **a)
+{
+    nipc__conn_t *c;
+    uint8_t buf[512];
+    size_t got = 0, hello_len = NIPC_HEADER_SIZE + NIPC_HELLO_SIZE;
+    uint64_t dl = nipc__deadline(10000);
+    if (raw_connect(a[0], a[1], &c) != NIPC_OK)
+        return 2;
+    raw_hello(buf, NIPC_PROFILE_BASELINE, 1024, TOKEN);
+    memset(buf + hello_len, 0xee, 150);
+    nipc_hello_ack_t ack;
+    if (nipc__conn_send(c, buf, hello_len + 150, NULL, 0, dl, NULL) != NIPC_OK ||
+        nipc__conn_recv(c, buf, sizeof buf, NULL, 0, &got, 1, dl, NULL) != NIPC_OK ||
+        nipc__handshake_client_result(buf, got, &ack) != NIPC_OK)
+        return 3;
+    nipc_header_t h = nipc_header_make(NIPC_KIND_REQUEST, CODE_ECHO, 0, 0, 16, 1, 9);
+    nipc_header_encode(&h, buf);
+    memset(buf + NIPC_HEADER_SIZE, 0x5a, 16);
+    if (nipc__conn_send(c, buf, NIPC_HEADER_SIZE + 16, NULL, 0, dl, NULL) != NIPC_OK ||
+        nipc__conn_recv(c, buf, sizeof buf, NULL, 0, &got, 1, dl, NULL) != NIPC_OK)
+        return 4;
+    nipc__conn_close(c);
+    return nipc_header_decode(buf, got, &h) == NIPC_OK && h.kind == NIPC_KIND_RESPONSE &&
+                   h.message_id == 9 && got == NIPC_HEADER_SIZE + 16
+               ? 0
+               : 5;
+}
+
 static int run_peer(int argc, char **argv)
 {
     static const struct {
@@ -374,7 +408,7 @@ static int run_peer(int argc, char **argv)
         {"overlimit", 2, peer_overlimit}, {"silent", 2, peer_silent},
         {"hold", 3, peer_hold},           {"echo", 4, peer_echo},
         {"listen", 2, peer_listen},       {"echo-now", 4, peer_echo_now},
-        {"bigpacket", 2, peer_bigpacket},
+        {"bigpacket", 2, peer_bigpacket}, {"longhello", 2, peer_longhello},
     };
     for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
         if (strcmp(argv[2], roles[i].role) == 0)
@@ -1034,6 +1068,105 @@ static void test_hostile_overlimit(void)
     nipc_listener_free(l);
 }
 
+/* Client of test_long_records: connects, then one ECHO round trip. */
+struct long_ack_client {
+    const char *svc;
+    nipc_error_t connect, call;
+    uint64_t reply_id;
+};
+
+static void long_ack_client_main(void *arg)
+{
+    struct long_ack_client *lc = arg;
+    nipc_transport_config_t cfg = make_cfg(NIPC_PROFILE_BASELINE, 0, 1024, 0, TOKEN);
+    nipc_session_t *s = NULL;
+    lc->connect = nipc_session_connect(g_dir, lc->svc, &cfg, &s);
+    if (lc->connect != NIPC_OK)
+        return;
+    uint8_t b[16];
+    fill(b, sizeof b, 3);
+    nipc_header_t h = nipc_header_make(NIPC_KIND_REQUEST, CODE_ECHO, 0, 0, sizeof b, 1, 11);
+    nipc_message_t m;
+    lc->call = nipc_session_send(s, &h, b, sizeof b, 10000, NULL);
+    if (lc->call == NIPC_OK)
+        lc->call = nipc_session_receive(s, &m, 10000, NULL);
+    if (lc->call == NIPC_OK)
+        lc->reply_id = m.header.message_id;
+    nipc_session_close(s);
+}
+
+/*
+ * Handshake records longer than 128 bytes, which upstream accepts (the
+ * first 128 bytes decide): the rest of such a message is dropped on the
+ * Named Pipe too, as a SEQPACKET socket drops it, so the session that
+ * follows stays in step, on the server side (a long HELLO) and on the
+ * client side (a long HELLO_ACK).
+ */
+static void test_long_records(void)
+{
+    char svc[64];
+    fresh_service(svc, sizeof svc);
+    nipc_transport_config_t cfg = make_cfg(NIPC_PROFILE_BASELINE, 0, 4096, 0, TOKEN);
+    nipc_listener_t *l;
+    REQUIRE(nipc_listener_create(g_dir, svc, &cfg, &l) == NIPC_OK);
+    const char *args[] = {"--peer", "longhello", g_dir, svc, NULL};
+    t_proc_t *p = t_spawn(args);
+    REQUIRE(p);
+    nipc_session_t *s = NULL;
+    CHECK_OK(accept_one(l, &cfg, 1, &s));
+    if (s) {
+        serve_session(s); /* answers the ECHO, returns when the peer closes */
+        nipc_session_close(s);
+    }
+    CHECK_EQ_U64(wait_exit(p, 20000), 0);
+
+    /* A raw server answers the client's HELLO with a 230-byte record. */
+    struct long_ack_client lc = {svc, NIPC_ERR_IO, NIPC_ERR_IO, 0};
+    nipc__thread_t *th;
+    REQUIRE(nipc__thread_start(&th, long_ack_client_main, &lc) == NIPC_OK);
+    nipc_pending_t *pend = NULL;
+    CHECK_OK(nipc_listener_accept(l, 20000, &pend));
+    if (pend) {
+        nipc__conn_t *c = pend->conn;
+        uint8_t buf[512];
+        size_t got = 0;
+        uint64_t dl = nipc__deadline(10000);
+        nipc_hello_t hello;
+        CHECK_OK(nipc__conn_recv(c, buf, sizeof buf, NULL, 0, &got, 1, dl, NULL));
+        CHECK_OK(nipc_hello_decode(buf + NIPC_HEADER_SIZE, got - NIPC_HEADER_SIZE, &hello));
+        nipc_hello_ack_t ack = {
+            .layout_version = 1,
+            .server_supported_profiles = NIPC_PROFILE_BASELINE,
+            .intersection_profiles = NIPC_PROFILE_BASELINE,
+            .selected_profile = NIPC_PROFILE_BASELINE,
+            .agreed_max_request_payload_bytes = hello.max_request_payload_bytes,
+            .agreed_max_request_batch_items = hello.max_request_batch_items,
+            .agreed_max_response_payload_bytes = hello.max_response_payload_bytes,
+            .agreed_max_response_batch_items = hello.max_response_batch_items,
+            .agreed_packet_size = hello.packet_size,
+            .session_id = 1,
+        };
+        nipc__handshake_encode_ack(NIPC_STATUS_OK, &ack, buf);
+        memset(buf + NIPC_HEADER_SIZE + 48, 0xee, 150);
+        CHECK_OK(nipc__conn_send(c, buf, NIPC_HEADER_SIZE + 48 + 150, NULL, 0, dl, NULL));
+        /* The client's request, echoed back raw. */
+        CHECK_OK(nipc__conn_recv(c, buf, sizeof buf, NULL, 0, &got, 1, dl, NULL));
+        nipc_header_t h;
+        CHECK_OK(nipc_header_decode(buf, got, &h));
+        CHECK_EQ_U64(h.message_id, 11);
+        h.kind = NIPC_KIND_RESPONSE;
+        nipc_header_encode(&h, buf);
+        CHECK_OK(nipc__conn_send(c, buf, got, NULL, 0, dl, NULL));
+    }
+    nipc__thread_join(th); /* before the close: the answer must be read first */
+    if (pend)
+        nipc_pending_free(pend);
+    CHECK_OK(lc.connect);
+    CHECK_OK(lc.call);
+    CHECK_EQ_U64(lc.reply_id, 11);
+    nipc_listener_free(l);
+}
+
 /* The server process dies while the client waits for an answer. */
 static void test_server_death(void)
 {
@@ -1471,6 +1604,7 @@ static const t_case_t cases[] = {
     T_CASE(test_shm_region),
     T_CASE(test_echo_shm),
     T_CASE(test_hostile_overlimit),
+    T_CASE(test_long_records),
     T_CASE(test_server_death),
     T_CASE(test_client_death),
     T_CASE(test_timeouts),

@@ -78,6 +78,10 @@ type pipeConn struct {
 	buf    []byte // gather / scatter buffer, sized by reserve
 	desync bool   // a packet was left half read: message boundaries are lost
 	closed bool
+	// skipRest reads into this: the kernel writes it after ReadFile
+	// returns, so it lives on the heap with the conn, not on a stack
+	// that may move.
+	skip [512]byte
 }
 
 func newPipeConn(h syscall.Handle) (*pipeConn, error) {
@@ -215,6 +219,20 @@ func (c *pipeConn) recv(ctx context.Context, a, b []byte, deadline time.Time) (i
 		}
 	}
 	return int(n), err
+}
+
+func (c *pipeConn) skipRest(ctx context.Context, deadline time.Time) error {
+	for c.desync {
+		c.ov = syscall.Overlapped{HEvent: c.ev}
+		var n uint32
+		err := c.finish(ctx, syscall.ReadFile(c.h, c.skip[:], &n, &c.ov), deadline, &n)
+		if err == nil {
+			c.desync = false // that was the message's last piece
+		} else if err != netipc.ErrTooLarge {
+			return err
+		}
+	}
+	return nil
 }
 
 func (c *pipeConn) autoPacketSize() uint32 { return pipeAutoPacket }

@@ -24,6 +24,10 @@ type conn interface {
 	// reserve is told the largest packet the session will move, once the
 	// limits are agreed (transports that copy into one buffer allocate it).
 	reserve(maxPacket int) error
+	// skipRest drops what is left of a packet after recv returned
+	// ErrTooLarge, so the next recv starts at the next packet: a SEQPACKET
+	// socket already dropped it, a message-mode pipe still holds it.
+	skipRest(ctx context.Context, deadline time.Time) error
 	// peerGone is a zero-wait liveness probe.
 	peerGone() bool
 	close()
@@ -162,9 +166,9 @@ const maxInt = uint64(^uint(0) >> 1)
 func readHello(ctx context.Context, c conn, buf []byte, deadline time.Time) (int, error) {
 	n, err := c.recv(ctx, buf, nil, deadline)
 	// Upstream reads the handshake into 128 bytes and never notices a longer
-	// record: the first 128 bytes decide, the rest is ignored.
+	// record: the first 128 bytes decide, the rest is dropped.
 	if err == netipc.ErrTooLarge {
-		err = nil
+		err = c.skipRest(ctx, deadline)
 	}
 	return n, err
 }
@@ -453,7 +457,7 @@ func Connect(ctx context.Context, runDir, service string, cfg *Config) (*Session
 	if err == nil {
 		n, err = c.recv(ctx, buf[:], nil, deadline)
 		if err == netipc.ErrTooLarge { // as readHello: 128 bytes decide
-			err = nil
+			err = c.skipRest(ctx, deadline)
 		}
 	}
 	var ack protocol.HelloAck

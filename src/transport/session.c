@@ -161,9 +161,9 @@ static nipc_error_t read_hello(nipc__conn_t *conn, uint8_t *buf, size_t *len, ui
     nipc_error_t err = nipc__conn_recv(conn, buf, NIPC__HANDSHAKE_BUF, NULL, 0, len, 1, deadline,
                                        NULL);
     /* Upstream reads the handshake into 128 bytes and never notices a
-     * longer record: the first 128 bytes decide, the rest is ignored. */
+     * longer record: the first 128 bytes decide, the rest is dropped. */
     if (err == NIPC_ERR_TOO_LARGE)
-        return NIPC_OK;
+        return nipc__conn_skip_rest(conn, deadline);
     return err;
 }
 
@@ -515,7 +515,7 @@ nipc_error_t nipc__session_connect_until(const char *run_dir, const char *servic
     else if (err == NIPC_OK)
         err = nipc__conn_recv(conn, buf, sizeof buf, NULL, 0, &len, 1, deadline, NULL);
     if (err == NIPC_ERR_TOO_LARGE) /* as read_hello(): 128 bytes decide */
-        err = NIPC_OK;
+        err = nipc__conn_skip_rest(conn, deadline);
     nipc_hello_ack_t ack;
     if (err == NIPC_OK)
         err = nipc__handshake_client_result(buf, len, &ack);

@@ -75,6 +75,16 @@ nipc_error_t nipc__conn_recv(nipc__conn_t *c, void *a, size_t alen, void *b, siz
                              const nipc_abort_t *abort);
 
 /*
+ * After a TOO_LARGE receive: drops what is left of that packet, so the
+ * next receive starts at the next packet. A SEQPACKET socket has already
+ * dropped it (nothing to do); a message-mode pipe still holds it (read and
+ * thrown away, in bounded pieces, until the deadline). The handshake uses
+ * this where a longer record is accepted (its first 128 bytes decide).
+ * Errors: as nipc__conn_recv() but TOO_LARGE.
+ */
+nipc_error_t nipc__conn_skip_rest(nipc__conn_t *c, uint64_t deadline);
+
+/*
  * Called once the session's limits are agreed, with the largest packet the
  * connection will send or receive in two parts. Transports that must copy
  * such packets into one buffer (Windows: one WriteFile per message) allocate

@@ -351,6 +351,24 @@ nipc_error_t nipc__conn_send(nipc__conn_t *c, const void *a, size_t alen, const 
     return err;
 }
 
+nipc_error_t nipc__conn_skip_rest(nipc__conn_t *c, uint64_t deadline)
+{
+    uint8_t scratch[512];
+    while (c->desync) {
+        OVERLAPPED ov;
+        memset(&ov, 0, sizeof ov);
+        ov.hEvent = c->io_event;
+        DWORD n = 0;
+        BOOL ok = ReadFile(c->pipe, scratch, (DWORD)sizeof scratch, NULL, &ov);
+        nipc_error_t err = io_finish(c, ok, &ov, &n, deadline, NULL);
+        if (err == NIPC_OK)
+            c->desync = 0; /* that was the message's last piece */
+        else if (err != NIPC_ERR_TOO_LARGE)
+            return err;
+    }
+    return NIPC_OK;
+}
+
 nipc_error_t nipc__conn_recv(nipc__conn_t *c, void *a, size_t alen, void *b, size_t blen,
                              size_t *got, int first, uint64_t deadline, const nipc_abort_t *abort)
 {
