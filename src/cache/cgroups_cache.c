@@ -1,9 +1,20 @@
 /*
  * Level 3 cgroups snapshot cache: an owned copy of the last good snapshot
  * with an open-addressing index by (hash, name), refreshed through a Level 2
- * client. Readers take a read lock; a refresh builds the new copy outside
- * the lock and swaps it in under the write lock, freeing the old copy after
- * unlocking. No I/O and no allocation happen on lookups.
+ * client. A refresh builds the new copy without blocking anyone, then
+ * publishes it; no I/O and no allocation happen on lookups.
+ *
+ * Read guards, for many reader threads: each thread counts its guards in
+ * its own stripe (a cache line of its own, given out round robin), so
+ * readers on different threads never write the same line. To publish, a
+ * refresh raises `publishing`, waits until every stripe is zero, swaps the
+ * snapshot and lowers the flag. A reader increments its stripe, then looks
+ * at the flag; the refresh raises the flag, then reads the stripes; both
+ * with sequentially consistent operations (the Dekker pattern), so either
+ * the refresh waits for the reader or the reader sees the flag and steps
+ * back: it then queues on the `gate` mutex the refresh holds while
+ * publishing. A refresh is never starved: once the flag is up no new guard
+ * starts, and the open ones drain.
  */
 #include "netipc/cache.h"
 
@@ -27,12 +38,22 @@ typedef struct snapshot {
     int by_name;   /* buckets also hash the name (colliding hashes) */
 } snapshot_t;
 
+/* Stripes of reader counts; threads beyond this many share stripes. */
+#define READER_STRIPES 64u
+
+typedef struct stripe {
+    atomic_uint readers;
+    char pad[64 - sizeof(atomic_uint)]; /* one cache line each */
+} stripe_t;
+
 struct nipc_cgroups_cache {
+    stripe_t *stripes; /* READER_STRIPES, 64-byte aligned inside stripe_mem */
+    void *stripe_mem;
+    atomic_int publishing; /* a refresh is swapping `current` */
+    snapshot_t *_Atomic current;
     nipc_client_t *client;
-    nipc__rwlock_t *lock;  /* guards `current` against readers */
-    nipc__mutex_t *gate;   /* held by a refresh waiting to publish: see read_lock() */
+    nipc__mutex_t *gate;   /* held by a refresh while it publishes */
     nipc__mutex_t *writer; /* serialises refreshes and the client */
-    snapshot_t *current;
     atomic_int populated;
 
     /* Written under `writer`, read by status() */
@@ -170,9 +191,14 @@ nipc_error_t nipc_cgroups_cache_create(const char *run_dir, const char *service,
     nipc_cgroups_cache_t *c = calloc(1, sizeof *c);
     if (!c)
         return NIPC_ERR_NO_MEMORY;
+    /* Each stripe must own its cache line: align the array by hand. */
+    c->stripe_mem = calloc(1, READER_STRIPES * sizeof(stripe_t) + 63u);
+    if (!c->stripe_mem) {
+        free(c);
+        return NIPC_ERR_NO_MEMORY;
+    }
+    c->stripes = (stripe_t *)(((uintptr_t)c->stripe_mem + 63u) & ~(uintptr_t)63u);
     nipc_error_t err = nipc_client_create(run_dir, service, config, &c->client);
-    if (err == NIPC_OK)
-        err = nipc__rwlock_create(&c->lock);
     if (err == NIPC_OK)
         err = nipc__mutex_create(&c->gate);
     if (err == NIPC_OK)
@@ -184,6 +210,8 @@ nipc_error_t nipc_cgroups_cache_create(const char *run_dir, const char *service,
     *out = c;
     return NIPC_OK;
 }
+
+static snapshot_t *publish(nipc_cgroups_cache_t *c, snapshot_t *fresh);
 
 nipc_error_t nipc_cgroups_cache_refresh(nipc_cgroups_cache_t *c, uint32_t timeout_ms)
 {
@@ -204,12 +232,7 @@ nipc_error_t nipc_cgroups_cache_refresh(nipc_cgroups_cache_t *c, uint32_t timeou
         return err;
     }
 
-    nipc__mutex_lock(c->gate);
-    nipc__rwlock_wrlock(c->lock);
-    snapshot_t *old = c->current;
-    c->current = fresh;
-    nipc__rwlock_unlock(c->lock);
-    nipc__mutex_unlock(c->gate);
+    snapshot_t *old = publish(c, fresh);
     snapshot_free(old); /* no reader can see it any more */
 
     atomic_store(&c->populated, 1);
@@ -224,20 +247,57 @@ bool nipc_cgroups_cache_ready(const nipc_cgroups_cache_t *c)
     return atomic_load(&((nipc_cgroups_cache_t *)c)->populated);
 }
 
+/* This thread's stripe, given out round robin on its first guard. */
+static unsigned my_stripe(void)
+{
+    static atomic_uint next;
+    static _Thread_local unsigned mine = READER_STRIPES;
+    if (mine == READER_STRIPES)
+        mine = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed) % READER_STRIPES;
+    return mine;
+}
+
 void nipc_cgroups_cache_read_lock(nipc_cgroups_cache_t *c)
 {
-    /* Platform rwlocks may prefer readers (glibc does by default): with
-     * guards that keep overlapping, a refresh would never get the write
-     * lock. A refresh holds the gate while it waits, so new guards queue
-     * behind it and it publishes as soon as the open ones close. */
-    nipc__mutex_lock(c->gate);
-    nipc__rwlock_rdlock(c->lock);
-    nipc__mutex_unlock(c->gate);
+    atomic_uint *mine = &c->stripes[my_stripe()].readers;
+    for (;;) {
+        atomic_fetch_add(mine, 1); /* seq_cst: paired with publish() */
+        if (!atomic_load(&c->publishing))
+            return;
+        /* A refresh is publishing: step back so it can finish, and wait
+         * for it on the gate it holds meanwhile. */
+        atomic_fetch_sub_explicit(mine, 1, memory_order_release);
+        nipc__mutex_lock(c->gate);
+        nipc__mutex_unlock(c->gate);
+    }
 }
 
 void nipc_cgroups_cache_read_unlock(nipc_cgroups_cache_t *c)
 {
-    nipc__rwlock_unlock(c->lock);
+    /* Release: this guard's reads of the snapshot happen before a refresh
+     * that sees the stripe drop frees it. */
+    atomic_fetch_sub_explicit(&c->stripes[my_stripe()].readers, 1, memory_order_release);
+}
+
+/* Swaps in `fresh` once no guard is open; returns the snapshot it replaced. */
+static snapshot_t *publish(nipc_cgroups_cache_t *c, snapshot_t *fresh)
+{
+    nipc__mutex_lock(c->gate);
+    atomic_store(&c->publishing, 1); /* seq_cst: paired with read_lock() */
+    for (unsigned i = 0; i < READER_STRIPES; i++)
+        while (atomic_load_explicit(&c->stripes[i].readers, memory_order_acquire))
+            nipc__sleep_ms(0); /* guards are short: let their owners run */
+    snapshot_t *old = atomic_load_explicit(&c->current, memory_order_relaxed);
+    atomic_store_explicit(&c->current, fresh, memory_order_relaxed);
+    atomic_store_explicit(&c->publishing, 0, memory_order_release);
+    nipc__mutex_unlock(c->gate);
+    return old;
+}
+
+/* Inside a guard the snapshot cannot change: publish() waits for guards. */
+static inline const snapshot_t *current_of(const nipc_cgroups_cache_t *c)
+{
+    return atomic_load_explicit(&((nipc_cgroups_cache_t *)c)->current, memory_order_relaxed);
 }
 
 static int matches(const nipc_cgroup_item_t *e, uint32_t hash, const char *name, uint32_t len)
@@ -248,7 +308,7 @@ static int matches(const nipc_cgroup_item_t *e, uint32_t hash, const char *name,
 const nipc_cgroup_item_t *nipc_cgroups_cache_get(const nipc_cgroups_cache_t *c, uint32_t hash,
                                                  const char *name, uint32_t name_len)
 {
-    const snapshot_t *s = c->current;
+    const snapshot_t *s = current_of(c);
     if (!s || (name_len && !name))
         return NULL;
     if (!s->buckets) {
@@ -272,28 +332,31 @@ const nipc_cgroup_item_t *nipc_cgroups_cache_get(const nipc_cgroups_cache_t *c, 
 
 uint32_t nipc_cgroups_cache_count(const nipc_cgroups_cache_t *c)
 {
-    return c->current ? c->current->count : 0;
+    const snapshot_t *s = current_of(c);
+    return s ? s->count : 0;
 }
 
 const nipc_cgroup_item_t *nipc_cgroups_cache_item(const nipc_cgroups_cache_t *c, uint32_t index)
 {
-    if (!c->current || index >= c->current->count)
+    const snapshot_t *s = current_of(c);
+    if (!s || index >= s->count)
         return NULL;
-    return &c->current->items[index];
+    return &s->items[index];
 }
 
 void nipc_cgroups_cache_status(const nipc_cgroups_cache_t *cc, nipc_cgroups_cache_status_t *out)
 {
     nipc_cgroups_cache_t *c = (nipc_cgroups_cache_t *)cc;
     memset(out, 0, sizeof *out);
-    nipc__rwlock_rdlock(c->lock);
-    if (c->current) {
+    nipc_cgroups_cache_read_lock(c);
+    const snapshot_t *s = current_of(c);
+    if (s) {
         out->populated = 1;
-        out->item_count = c->current->count;
-        out->systemd_enabled = c->current->systemd_enabled;
-        out->generation = c->current->generation;
+        out->item_count = s->count;
+        out->systemd_enabled = s->systemd_enabled;
+        out->generation = s->generation;
     }
-    nipc__rwlock_unlock(c->lock);
+    nipc_cgroups_cache_read_unlock(c);
     out->refresh_success_count = atomic_load(&c->successes);
     out->refresh_failure_count = atomic_load(&c->failures);
     out->last_refresh_ms = atomic_load(&c->last_refresh_ms);
@@ -306,9 +369,9 @@ void nipc_cgroups_cache_free(nipc_cgroups_cache_t *c)
     if (!c)
         return;
     nipc_client_free(c->client);
-    snapshot_free(c->current);
-    nipc__rwlock_free(c->lock);
+    snapshot_free(atomic_load(&c->current));
     nipc__mutex_free(c->gate);
     nipc__mutex_free(c->writer);
+    free(c->stripe_mem);
     free(c);
 }
