@@ -63,6 +63,7 @@ int bench_alloc_counting(void);
 typedef enum scenario_kind {
     KIND_REQRESP,  /* one request, one response, one at a time */
     KIND_PIPELINE, /* BENCH_PIPELINE_DEPTH requests in flight */
+    KIND_BURST,    /* BENCH_PIPELINE_DEPTH sends, then as many receives (upstream's shape) */
     KIND_LOCAL,    /* in-process, no server */
 } scenario_kind_t;
 
@@ -88,11 +89,14 @@ typedef struct client_ops {
     void (*close)(void *state);
 } client_ops_t;
 
-/* In-process role: `block` lookups per call, returns how many were found. */
+/* In-process role: `block` lookups per call, returns how many were found.
+ * others(), when set, is the number of lookups made so far by the role's
+ * other reader threads (rows with threads > 1), all of them found. */
 typedef struct local_ops {
     int (*open)(const scenario_t *sc, const char *run_dir, void **state);
     uint64_t (*block)(void *state, uint32_t count);
     void (*close)(void *state);
+    uint64_t (*others)(void *state);
 } local_ops_t;
 
 struct scenario {
@@ -105,17 +109,26 @@ struct scenario {
     scenario_kind_t kind;
     uint32_t items;  /* items per request: throughput unit */
     uint32_t param;  /* corpus items, string length, message size ... */
-    uint32_t shm;    /* 1: library SHM profile */
+    uint32_t shm;    /* SHM_FILE (upstream's profile), SHM_SEALED (netipc's), 0 = none */
     int fixed_tiers; /* also measured at 1k / 10k / 100k req/s */
     int quick;       /* part of the quick suite */
     const server_ops_t *server;
     const client_ops_t *client;
     const local_ops_t *local;
+    uint32_t items_max;  /* calls of varying size: the largest (budgets); 0 = items */
+    uint32_t threads;    /* in-process rows: reader threads (0 = 1) */
+    uint32_t refresh_ms; /* in-process cache rows: a refresh every this often, 0 = none */
 };
+
+/* Values of scenario_t.shm. Library rows: the SHM profile the row selects.
+ * The raw SHM reference: SHM_SEALED = wake only a declared waiter. */
+#define SHM_FILE 1u
+#define SHM_SEALED 2u
 
 extern const server_ops_t bench_lib_increment_server, bench_lib_reverse_server,
     bench_lib_snapshot_server, bench_lib_cgroups_lookup_server, bench_lib_apps_lookup_server;
 extern const client_ops_t bench_lib_increment_client, bench_lib_batch_client,
+    bench_lib_batch_random_client,
     bench_lib_reverse_client, bench_lib_snapshot_client, bench_lib_pipeline_client,
     bench_lib_pipeline_batch_client, bench_lib_cgroups_lookup_client, bench_lib_apps_lookup_client;
 extern const local_ops_t bench_lib_cache_local;

@@ -10,6 +10,8 @@
  *
  * Every client checks every answer, so a row cannot be fast by being wrong.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,9 +56,10 @@ typedef struct budget {
 static budget_t budget_for(const scenario_t *sc, size_t snapshot_size)
 {
     budget_t b = {NIPC_MAX_PAYLOAD_DEFAULT, 1, NIPC_RESPONSE_PAYLOAD_DEFAULT};
-    if (sc->items > 1) {
-        b.request_batch = sc->items;
-        b.request_payload = pow2_at_least((uint64_t)sc->items * 16u, 1024);
+    uint32_t items = sc->items_max > sc->items ? sc->items_max : sc->items;
+    if (items > 1) {
+        b.request_batch = items;
+        b.request_payload = pow2_at_least((uint64_t)items * 16u, 1024);
     }
     if (sc->param && !snapshot_size) { /* STRING_REVERSE: 9 + len each way */
         b.request_payload = pow2_at_least(NIPC_STRING_REVERSE_FIXED + 1u + sc->param, 1024);
@@ -98,18 +101,27 @@ static nipc_error_t on_snapshot(void *ctx, void *buf, size_t cap, size_t *out_le
     return nipc_cgroup_set_encode(&s->set, SNAPSHOT_GENERATION, buf, cap, out_len);
 }
 
+/* The profile a row measures: upstream's file-backed SHM HYBRID, netipc's
+ * sealed SHM, or the baseline. */
+static uint32_t row_profile(const scenario_t *sc)
+{
+    if (sc->shm == SHM_SEALED)
+        return NIPC_PROFILE_SHM_SEALED;
+    return sc->shm ? NIPC_PROFILE_SHM_HYBRID : NIPC_PROFILE_BASELINE;
+}
+
 static nipc_server_config_t server_config(const scenario_t *sc, budget_t b)
 {
-    uint32_t profiles = NIPC_PROFILE_BASELINE | (sc->shm ? NIPC_PROFILE_SHM_HYBRID : 0);
+    uint32_t profiles = NIPC_PROFILE_BASELINE | row_profile(sc);
     return (nipc_server_config_t){
         .supported_profiles = profiles,
-        .preferred_profiles = sc->shm ? NIPC_PROFILE_SHM_HYBRID : 0,
+        .preferred_profiles = sc->shm ? row_profile(sc) : 0,
         .max_request_payload_bytes = b.request_payload,
         .max_request_batch_items = b.request_batch,
         .max_response_payload_bytes = b.response_payload,
         .auth_token = BENCH_AUTH_TOKEN,
         .max_sessions = 4,
-        .exact_profiles = 1, /* the SHM rows measure upstream's profile (0x02) */
+        .exact_profiles = 1, /* each SHM row measures exactly its profile */
     };
 }
 
@@ -192,13 +204,15 @@ typedef struct lib_client {
     uint32_t items, param;
     uint64_t *values, *answers; /* batch */
     char *text;                 /* STRING_REVERSE input */
+    uint16_t *sizes;            /* random batches: a shuffle of 2..items_max */
+    uint32_t nsizes, next_size;
 } lib_client_t;
 
 static int client_connect(const scenario_t *sc, const char *run_dir, budget_t b, lib_client_t *lc)
 {
     nipc_client_config_t cfg = {
-        .supported_profiles = NIPC_PROFILE_BASELINE | (sc->shm ? NIPC_PROFILE_SHM_HYBRID : 0),
-        .preferred_profiles = sc->shm ? NIPC_PROFILE_SHM_HYBRID : 0,
+        .supported_profiles = NIPC_PROFILE_BASELINE | row_profile(sc),
+        .preferred_profiles = sc->shm ? row_profile(sc) : 0,
         .max_request_payload_bytes = b.request_payload,
         .max_request_batch_items = b.request_batch,
         .max_response_payload_bytes = b.response_payload,
@@ -225,7 +239,7 @@ static int client_connect(const scenario_t *sc, const char *run_dir, budget_t b,
     /* A row named SHM must not quietly run on the baseline. */
     nipc_client_status_t st;
     nipc_client_status(lc->c, &st);
-    uint32_t want = sc->shm ? NIPC_PROFILE_SHM_HYBRID : NIPC_PROFILE_BASELINE;
+    uint32_t want = row_profile(sc);
     if (st.selected_profile != want) {
         fprintf(stderr, "bench: %s: selected profile 0x%x, wanted 0x%x\n", sc->name,
                 st.selected_profile, want);
@@ -236,17 +250,22 @@ static int client_connect(const scenario_t *sc, const char *run_dir, budget_t b,
     return 0;
 }
 
+static int random_sizes(lib_client_t *lc, uint32_t max);
+
 static int lib_client_open(const scenario_t *sc, const char *run_dir, void **state)
 {
     lib_client_t *lc = calloc(1, sizeof *lc);
     if (!lc || client_connect(sc, run_dir, budget_for(sc, 0), lc) != 0)
         return -1;
-    if (sc->items > 1) {
-        lc->values = calloc(sc->items, sizeof *lc->values);
-        lc->answers = calloc(sc->items, sizeof *lc->answers);
+    uint32_t items = sc->items_max > sc->items ? sc->items_max : sc->items;
+    if (items > 1) {
+        lc->values = calloc(items, sizeof *lc->values);
+        lc->answers = calloc(items, sizeof *lc->answers);
         if (!lc->values || !lc->answers)
             return -1;
     }
+    if (sc->items_max > 1 && random_sizes(lc, sc->items_max) != 0)
+        return -1;
     if (sc->param) {
         lc->text = malloc(sc->param);
         if (!lc->text)
@@ -282,6 +301,49 @@ static int batch_call(void *state, uint64_t seq)
     return 0;
 }
 
+/*
+ * Batch sizes as upstream's benchmark client draws them, from 2 to `max`,
+ * but as a fixed shuffle of every size once: each pass of max - 1 calls
+ * averages exactly (max + 2) / 2 items, which is the row's items per call.
+ */
+static int random_sizes(lib_client_t *lc, uint32_t max)
+{
+    lc->nsizes = max - 1;
+    lc->sizes = malloc(lc->nsizes * sizeof *lc->sizes);
+    if (!lc->sizes)
+        return -1;
+    for (uint32_t i = 0; i < lc->nsizes; i++)
+        lc->sizes[i] = (uint16_t)(i + 2);
+    uint32_t x = 0x2545f491u; /* xorshift32, fixed seed: every run the same order */
+    for (uint32_t i = lc->nsizes - 1; i > 0; i--) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        uint32_t j = x % (i + 1);
+        uint16_t t = lc->sizes[i];
+        lc->sizes[i] = lc->sizes[j];
+        lc->sizes[j] = t;
+    }
+    return 0;
+}
+
+static int batch_random_call(void *state, uint64_t seq)
+{
+    lib_client_t *lc = state;
+    uint32_t n = lc->sizes[lc->next_size];
+    if (++lc->next_size == lc->nsizes)
+        lc->next_size = 0;
+    for (uint32_t i = 0; i < n; i++)
+        lc->values[i] = seq + i;
+    nipc_error_t err = nipc_client_increment_batch(lc->c, lc->values, n, lc->answers, 0);
+    if (err != NIPC_OK)
+        return report("increment batch", err);
+    for (uint32_t i = 0; i < n; i++)
+        if (lc->answers[i] != seq + i + 1)
+            return report("batch answer", NIPC_ERR_BAD_RESPONSE);
+    return 0;
+}
+
 static int reverse_call(void *state, uint64_t seq)
 {
     lib_client_t *lc = state;
@@ -303,6 +365,7 @@ static void lib_client_close(void *state)
     free(lc->values);
     free(lc->answers);
     free(lc->text);
+    free(lc->sizes);
     free(lc);
 }
 
@@ -340,6 +403,8 @@ const client_ops_t bench_lib_increment_client = {lib_client_open, increment_call
                                                  lib_client_close};
 const client_ops_t bench_lib_batch_client = {lib_client_open, batch_call, NULL, NULL,
                                              lib_client_close};
+const client_ops_t bench_lib_batch_random_client = {lib_client_open, batch_random_call, NULL, NULL,
+                                                    lib_client_close};
 const client_ops_t bench_lib_reverse_client = {lib_client_open, reverse_call, NULL, NULL,
                                                lib_client_close};
 const client_ops_t bench_lib_snapshot_client = {snapshot_client_open, snapshot_call, NULL, NULL,
@@ -703,11 +768,30 @@ const client_ops_t bench_lib_pipeline_batch_client = {pipe_open, NULL, pipe_send
 
 /* ================================================================= cache */
 
+/*
+ * Two shapes. threads == 0: one read guard per block of lookups, as a
+ * consumer that looks up a pass of keys. threads >= 1: a guard around every
+ * single lookup, on `threads` reader threads at once (this one measures and
+ * the others count), optionally with a refresh every refresh_ms: the read
+ * guard's cost when many threads look up, as Netdata's do.
+ */
+#define CACHE_READERS_MAX 8u
+#define CACHE_COUNT_EVERY 1024u
+
 typedef struct cache_local {
     nipc_cgroups_cache_t *cache;
     nipc_cgroup_set_t set;
     bench_key_t *keys;
     uint32_t nkeys, next;
+    int per_lookup;
+    nipc_server_t *srv; /* kept while a refresher runs */
+    uint32_t refresh_ms;
+    pthread_t readers[CACHE_READERS_MAX], refresher;
+    uint32_t nreaders;
+    int refreshing;
+    atomic_int stop;
+    atomic_uint started;         /* readers started: each begins at its own key */
+    atomic_uint_fast64_t others; /* lookups of the other readers, in whole blocks */
 } cache_local_t;
 
 static nipc_error_t on_cache_snapshot(void *ctx, void *buf, size_t cap, size_t *out_len)
@@ -716,24 +800,70 @@ static nipc_error_t on_cache_snapshot(void *ctx, void *buf, size_t cap, size_t *
     return nipc_cgroup_set_encode(&cl->set, SNAPSHOT_GENERATION, buf, cap, out_len);
 }
 
+/* `count` lookups from *next on, a guard each; returns how many were found. */
+static uint64_t guarded_lookups(cache_local_t *cl, uint32_t *next, uint32_t count)
+{
+    uint64_t found = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        const bench_key_t *k = &cl->keys[*next];
+        if (++*next == cl->nkeys)
+            *next = 0;
+        nipc_cgroups_cache_read_lock(cl->cache);
+        const nipc_cgroup_item_t *item =
+            nipc_cgroups_cache_get(cl->cache, k->hash, k->name, k->len);
+        found += item && item->path.len;
+        nipc_cgroups_cache_read_unlock(cl->cache);
+    }
+    return found;
+}
+
+static void *cache_reader_main(void *arg)
+{
+    cache_local_t *cl = arg;
+    uint32_t next = (atomic_fetch_add(&cl->started, 1) + 1u) * 997u % cl->nkeys;
+    while (!atomic_load_explicit(&cl->stop, memory_order_relaxed)) {
+        if (guarded_lookups(cl, &next, CACHE_COUNT_EVERY) != CACHE_COUNT_EVERY) {
+            fprintf(stderr, "bench: cache reader: a key was not found\n");
+            abort();
+        }
+        atomic_fetch_add_explicit(&cl->others, CACHE_COUNT_EVERY, memory_order_relaxed);
+    }
+    return NULL;
+}
+
+static void *cache_refresher_main(void *arg)
+{
+    cache_local_t *cl = arg;
+    while (!atomic_load(&cl->stop)) {
+        nipc_error_t err = nipc_cgroups_cache_refresh(cl->cache, 60000);
+        if (err != NIPC_OK) {
+            report("cache refresh", err);
+            abort();
+        }
+        sleep_ms(cl->refresh_ms);
+    }
+    return NULL;
+}
+
 static int cache_open(const scenario_t *sc, const char *run_dir, void **state)
 {
     cache_local_t *cl = calloc(1, sizeof *cl);
     if (!cl || bench_corpus_keys(sc->param, &cl->set, &cl->keys) != 0)
         return -1;
     cl->nkeys = cl->set.count;
+    cl->per_lookup = sc->threads > 0;
+    cl->refresh_ms = sc->refresh_ms;
 
-    /* A real provider in this process, used once to fill the cache. */
+    /* A real provider in this process, to fill the cache (and refresh it). */
     uint32_t size = pow2_at_least(nipc_cgroup_set_encoded_size(&cl->set), 65536);
     nipc_server_config_t scfg = {
         .max_response_payload_bytes = size,
         .auth_token = BENCH_AUTH_TOKEN,
     };
-    nipc_server_t *srv = NULL;
     nipc_error_t err = nipc_server_create_cgroups_snapshot(run_dir, BENCH_SERVICE, &scfg,
-                                                           on_cache_snapshot, cl, &srv);
+                                                           on_cache_snapshot, cl, &cl->srv);
     if (err == NIPC_OK)
-        err = nipc_server_start(srv);
+        err = nipc_server_start(cl->srv);
     if (err != NIPC_OK)
         return report("cache provider", err);
     nipc_client_config_t ccfg = {
@@ -744,18 +874,33 @@ static int cache_open(const scenario_t *sc, const char *run_dir, void **state)
     err = nipc_cgroups_cache_create(run_dir, BENCH_SERVICE, &ccfg, &cl->cache);
     if (err == NIPC_OK)
         err = nipc_cgroups_cache_refresh(cl->cache, 60000);
-    nipc_server_destroy(srv);
     if (err != NIPC_OK)
         return report("cache refresh", err);
+    if (!cl->refresh_ms) {
+        nipc_server_destroy(cl->srv);
+        cl->srv = NULL;
+    }
+    for (uint32_t i = 1; i < sc->threads && i < CACHE_READERS_MAX; i++) {
+        if (pthread_create(&cl->readers[cl->nreaders], NULL, cache_reader_main, cl) != 0)
+            return -1;
+        cl->nreaders++;
+    }
+    if (cl->refresh_ms) {
+        if (pthread_create(&cl->refresher, NULL, cache_refresher_main, cl) != 0)
+            return -1;
+        cl->refreshing = 1;
+    }
     *state = cl;
     return 0;
 }
 
-/* One read guard per block: a consumer takes the guard for a pass of
- * lookups, not for each one. */
 static uint64_t cache_block(void *state, uint32_t count)
 {
     cache_local_t *cl = state;
+    if (cl->per_lookup)
+        return guarded_lookups(cl, &cl->next, count);
+    /* One read guard per block: a consumer takes the guard for a pass of
+     * lookups, not for each one. */
     uint64_t found = 0;
     nipc_cgroups_cache_read_lock(cl->cache);
     for (uint32_t i = 0; i < count; i++) {
@@ -771,13 +916,25 @@ static uint64_t cache_block(void *state, uint32_t count)
     return found;
 }
 
+static uint64_t cache_others(void *state)
+{
+    cache_local_t *cl = state;
+    return atomic_load_explicit(&cl->others, memory_order_relaxed);
+}
+
 static void cache_close(void *state)
 {
     cache_local_t *cl = state;
+    atomic_store(&cl->stop, 1);
+    for (uint32_t i = 0; i < cl->nreaders; i++)
+        pthread_join(cl->readers[i], NULL);
+    if (cl->refreshing)
+        pthread_join(cl->refresher, NULL);
     nipc_cgroups_cache_free(cl->cache);
+    nipc_server_destroy(cl->srv);
     nipc_cgroup_set_free(&cl->set);
     free(cl->keys);
     free(cl);
 }
 
-const local_ops_t bench_lib_cache_local = {cache_open, cache_block, cache_close};
+const local_ops_t bench_lib_cache_local = {cache_open, cache_block, cache_close, cache_others};

@@ -242,7 +242,8 @@ const client_ops_t bench_raw_seqpacket_pipeline_client = {seq_open, NULL, seq_se
 typedef struct shm_dir {
     _Alignas(64) atomic_uint_fast64_t seq;
     atomic_uint len;
-    atomic_uint signal; /* futex word */
+    atomic_uint signal;  /* futex word */
+    atomic_uint waiting; /* conditional wake: the consumer is (about to be) asleep */
     _Alignas(64) uint8_t area[RAW_SHM_AREA];
 } shm_dir_t;
 
@@ -253,6 +254,7 @@ typedef struct shm_region {
 
 typedef struct shm_end {
     shm_region_t *r;
+    int cond; /* wake only a declared waiter (SHM_SEALED rows) */
     uint64_t seen_req, seen_resp;
     uint8_t buf[RAW_SHM_AREA];
     char path[512];
@@ -264,11 +266,18 @@ static long futex_op(atomic_uint *word, int op, unsigned val, const struct times
     return syscall(SYS_futex, (unsigned *)word, op, val, ts, NULL, 0);
 }
 
-static void shm_publish(shm_dir_t *d, const uint8_t *msg, uint32_t len)
+static void shm_publish(shm_dir_t *d, const uint8_t *msg, uint32_t len, int cond)
 {
     memcpy(d->area, msg, len);
     atomic_store_explicit(&d->len, len, memory_order_release);
     atomic_fetch_add_explicit(&d->seq, 1, memory_order_release);
+    /* Conditional: store seq, full fence, load the flag; the consumer
+     * stores the flag, full fence, loads seq. One sees the other. */
+    if (cond) {
+        atomic_thread_fence(memory_order_seq_cst);
+        if (!atomic_load_explicit(&d->waiting, memory_order_relaxed))
+            return;
+    }
     atomic_fetch_add_explicit(&d->signal, 1, memory_order_release);
     futex_op(&d->signal, FUTEX_WAKE, 1, NULL);
 }
@@ -283,7 +292,8 @@ static inline void pause_cpu(void)
 }
 
 /* Returns the length, or 0 when `closed` was raised while waiting. */
-static uint32_t shm_consume(shm_dir_t *d, uint64_t *seen, uint8_t *out, atomic_int *closed)
+static uint32_t shm_consume(shm_dir_t *d, uint64_t *seen, uint8_t *out, atomic_int *closed,
+                            int cond)
 {
     uint64_t want = *seen + 1;
     int ready = 0;
@@ -295,6 +305,10 @@ static uint32_t shm_consume(shm_dir_t *d, uint64_t *seen, uint8_t *out, atomic_i
         pause_cpu();
     }
     while (!ready) {
+        if (cond) {
+            atomic_store_explicit(&d->waiting, 1, memory_order_relaxed);
+            atomic_thread_fence(memory_order_seq_cst);
+        }
         unsigned v = atomic_load_explicit(&d->signal, memory_order_acquire);
         if (atomic_load_explicit(&d->seq, memory_order_acquire) >= want)
             break;
@@ -303,6 +317,8 @@ static uint32_t shm_consume(shm_dir_t *d, uint64_t *seen, uint8_t *out, atomic_i
         struct timespec slice = {0, 100 * 1000000L};
         futex_op(&d->signal, FUTEX_WAIT, v, &slice);
     }
+    if (cond)
+        atomic_store_explicit(&d->waiting, 0, memory_order_relaxed);
     uint32_t len = atomic_load_explicit(&d->len, memory_order_acquire);
     memcpy(out, d->area, len);
     *seen = want;
@@ -320,13 +336,14 @@ static void *shm_serve(void *arg)
     shm_server_t *s = arg;
     shm_region_t *r = s->end.r;
     for (;;) {
-        uint32_t len = shm_consume(&r->req, &s->end.seen_req, s->end.buf, &r->closed);
+        uint32_t len =
+            shm_consume(&r->req, &s->end.seen_req, s->end.buf, &r->closed, s->end.cond);
         if (len == 0)
             return NULL;
         uint64_t v;
         rd_u64(s->end.buf + RAW_HEADER, &v);
         wr_u64(s->end.buf + RAW_HEADER, v + 1);
-        shm_publish(&r->resp, s->end.buf, len);
+        shm_publish(&r->resp, s->end.buf, len, s->end.cond);
         atomic_fetch_add_explicit(&s->requests, 1, memory_order_relaxed);
     }
 }
@@ -348,10 +365,10 @@ static shm_region_t *shm_map(const char *path, int create)
 
 static int shm_server_start(const scenario_t *sc, const char *run_dir, void **state)
 {
-    (void)sc;
     shm_server_t *s = calloc(1, sizeof *s);
     if (!s || path_in(run_dir, "raw.shm", s->end.path, sizeof s->end.path) != 0)
         return -1;
+    s->end.cond = sc->shm == SHM_SEALED;
     s->end.r = shm_map(s->end.path, 1);
     if (!s->end.r) {
         perror("raw shm create");
@@ -388,10 +405,10 @@ typedef struct shm_client {
 
 static int shm_client_open(const scenario_t *sc, const char *run_dir, void **state)
 {
-    (void)sc;
     shm_client_t *c = calloc(1, sizeof *c);
     if (!c || path_in(run_dir, "raw.shm", c->end.path, sizeof c->end.path) != 0)
         return -1;
+    c->end.cond = sc->shm == SHM_SEALED;
     for (int waited = 0; !(c->end.r = shm_map(c->end.path, 0)); waited += 5) {
         if (waited >= CONNECT_WAIT_MS) {
             perror("raw shm attach");
@@ -410,8 +427,8 @@ static int shm_client_call(void *state, uint64_t seq)
     shm_client_t *c = state;
     wr_u64(c->tx + 24, seq);
     wr_u64(c->tx + RAW_HEADER, seq);
-    shm_publish(&c->end.r->req, c->tx, sizeof c->tx);
-    uint32_t len = shm_consume(&c->end.r->resp, &c->end.seen_resp, c->end.buf, NULL);
+    shm_publish(&c->end.r->req, c->tx, sizeof c->tx, c->end.cond);
+    uint32_t len = shm_consume(&c->end.r->resp, &c->end.seen_resp, c->end.buf, NULL, c->end.cond);
     uint64_t v;
     rd_u64(c->end.buf + RAW_HEADER, &v);
     if (len != sizeof c->tx || v != seq + 1) {
@@ -542,4 +559,4 @@ static void raw_hash_close(void *state)
     free(h);
 }
 
-const local_ops_t bench_raw_hash_local = {raw_hash_open, raw_hash_block, raw_hash_close};
+const local_ops_t bench_raw_hash_local = {raw_hash_open, raw_hash_block, raw_hash_close, NULL};

@@ -95,7 +95,8 @@ typedef struct child {
     size_t len;
 } child_t;
 
-static int spawn(child_t *c, int cpu, const char *exe, char *const argv[])
+/* Starts `exe` pinned to `cpu` (and `cpu2` too when >= 0); cpu < 0: unpinned. */
+static int spawn(child_t *c, int cpu, int cpu2, const char *exe, char *const argv[])
 {
     int in[2], out[2];
     if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0)
@@ -111,6 +112,8 @@ static int spawn(child_t *c, int cpu, const char *exe, char *const argv[])
             cpu_set_t set;
             CPU_ZERO(&set);
             CPU_SET((size_t)cpu, &set);
+            if (cpu2 >= 0)
+                CPU_SET((size_t)cpu2, &set);
             if (sched_setaffinity(0, sizeof set, &set) != 0)
                 _exit(126);
         }
@@ -307,7 +310,9 @@ static int run_sample(const row_t *row, int index, sample_t *s)
 
     if (sc->kind == KIND_LOCAL) {
         char *argv[] = {"netipc_bench", "local", (char *)sc->name, dir, secs, warm, NULL};
-        if (spawn(&cli, ccpu, self_exe, argv) == 0 &&
+        /* Reader threads of a split row get both CPUs; the rest one. */
+        int cpu2 = sc->threads > 1 && scpu != ccpu ? scpu : -1;
+        if (spawn(&cli, ccpu, cpu2, self_exe, argv) == 0 &&
             expect(&cli, "result", line, sizeof line, timeout) == 0) {
             parse_client(line, s);
             rc = 0;
@@ -320,10 +325,10 @@ static int run_sample(const row_t *row, int index, sample_t *s)
         /* A Go row's Go roles run in the Go binary, with the same protocol. */
         const char *sexe = bench_go_role(sc, 1) ? bench_go_exe() : self_exe;
         const char *cexe = bench_go_role(sc, 0) ? bench_go_exe() : self_exe;
-        if (spawn(&srv, scpu, sexe, sargv) != 0 ||
+        if (spawn(&srv, scpu, -1, sexe, sargv) != 0 ||
             expect(&srv, "ready", line, sizeof line, START_TIMEOUT_MS) != 0)
             goto done;
-        if (spawn(&cli, ccpu, cexe, cargv) != 0 ||
+        if (spawn(&cli, ccpu, -1, cexe, cargv) != 0 ||
             expect(&cli, "warm", line, sizeof line, START_TIMEOUT_MS) != 0)
             goto done;
         tell(&srv, "mark\n");

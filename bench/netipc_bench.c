@@ -138,80 +138,133 @@ static const scenario_t scenarios[] = {
     /* name, family, transport, what, reference, target, kind, items, param, shm,
      * fixed_tiers, quick, server, client, local */
     {"uds-ping-pong", LIB, "uds", "L2 INCREMENT call", "raw-seqpacket-ping-pong", 0.90,
-     KIND_REQRESP, 1, 0, 0, 1, 1, &bench_lib_increment_server, &bench_lib_increment_client, NULL},
+     KIND_REQRESP, 1, 0, 0, 1, 1, &bench_lib_increment_server, &bench_lib_increment_client, NULL, 0,
+     0, 0},
     {"shm-ping-pong", LIB, "shm", "L2 INCREMENT call", "raw-shm-ping-pong", 0.85, KIND_REQRESP, 1,
-     0, 1, 1, 1, &bench_lib_increment_server, &bench_lib_increment_client, NULL},
+     0, 1, 1, 1, &bench_lib_increment_server, &bench_lib_increment_client, NULL, 0, 0, 0},
     {"uds-batch", LIB, "uds", "L2 INCREMENT batch, 1,000 items", "raw-seqpacket-batch", 0.80,
      KIND_REQRESP, BENCH_BATCH_ITEMS, 0, 0, 1, 1, &bench_lib_increment_server,
-     &bench_lib_batch_client, NULL},
+     &bench_lib_batch_client, NULL, 0, 0, 0},
     {"shm-batch", LIB, "shm", "L2 INCREMENT batch, 1,000 items", NULL, 0, KIND_REQRESP,
-     BENCH_BATCH_ITEMS, 0, 1, 1, 0, &bench_lib_increment_server, &bench_lib_batch_client, NULL},
+     BENCH_BATCH_ITEMS, 0, 1, 1, 0, &bench_lib_increment_server, &bench_lib_batch_client, NULL, 0,
+     0, 0},
     {"uds-pipeline-d16", LIB, "uds", "L1 INCREMENT, 16 in flight", "raw-seqpacket-pipeline-d16",
      0.85, KIND_PIPELINE, 1, 0, 0, 0, 1, &bench_lib_increment_server, &bench_lib_pipeline_client,
-     NULL},
+     NULL, 0, 0, 0},
     {"uds-pipeline-batch-d16", LIB, "uds", "L1 INCREMENT batch of 1,000, 16 in flight", NULL, 0,
      KIND_PIPELINE, BENCH_BATCH_ITEMS, 0, 0, 0, 0, &bench_lib_increment_server,
-     &bench_lib_pipeline_batch_client, NULL},
+     &bench_lib_pipeline_batch_client, NULL, 0, 0, 0},
     {"uds-snapshot-16", LIB, "uds", "L2 CGROUPS_SNAPSHOT, 16 items", NULL, 0, KIND_REQRESP, 1, 16,
-     0, 1, 0, &bench_lib_snapshot_server, &bench_lib_snapshot_client, NULL},
+     0, 1, 0, &bench_lib_snapshot_server, &bench_lib_snapshot_client, NULL, 0, 0, 0},
     {"uds-snapshot-1000", LIB, "uds", "L2 CGROUPS_SNAPSHOT, 1,000 items", NULL, 0, KIND_REQRESP, 1,
-     1000, 0, 1, 0, &bench_lib_snapshot_server, &bench_lib_snapshot_client, NULL},
+     1000, 0, 1, 0, &bench_lib_snapshot_server, &bench_lib_snapshot_client, NULL, 0, 0, 0},
     {"shm-snapshot-16", LIB, "shm", "L2 CGROUPS_SNAPSHOT, 16 items", NULL, 0, KIND_REQRESP, 1, 16,
-     1, 1, 1, &bench_lib_snapshot_server, &bench_lib_snapshot_client, NULL},
+     1, 1, 1, &bench_lib_snapshot_server, &bench_lib_snapshot_client, NULL, 0, 0, 0},
     {"shm-snapshot-1000", LIB, "shm", "L2 CGROUPS_SNAPSHOT, 1,000 items", NULL, 0, KIND_REQRESP, 1,
-     1000, 1, 1, 0, &bench_lib_snapshot_server, &bench_lib_snapshot_client, NULL},
+     1000, 1, 1, 0, &bench_lib_snapshot_server, &bench_lib_snapshot_client, NULL, 0, 0, 0},
     {"uds-string-reverse-64", LIB, "uds", "L2 STRING_REVERSE, 64 B", NULL, 0, KIND_REQRESP, 1, 64,
-     0, 1, 0, &bench_lib_reverse_server, &bench_lib_reverse_client, NULL},
+     0, 1, 0, &bench_lib_reverse_server, &bench_lib_reverse_client, NULL, 0, 0, 0},
     {"uds-string-reverse-16k", LIB, "uds", "L2 STRING_REVERSE, 16 KiB", NULL, 0, KIND_REQRESP, 1,
-     16384, 0, 1, 0, &bench_lib_reverse_server, &bench_lib_reverse_client, NULL},
+     16384, 0, 1, 0, &bench_lib_reverse_server, &bench_lib_reverse_client, NULL, 0, 0, 0},
     {"uds-cgroups-lookup-1", LIB, "uds", "L2 CGROUPS_LOOKUP, 1 key per call", NULL, 0, KIND_REQRESP,
-     1, 0, 0, 0, 0, &bench_lib_cgroups_lookup_server, &bench_lib_cgroups_lookup_client, NULL},
+     1, 0, 0, 0, 0, &bench_lib_cgroups_lookup_server, &bench_lib_cgroups_lookup_client, NULL, 0, 0,
+     0},
     {"uds-cgroups-lookup-1000", LIB, "uds", "L2 CGROUPS_LOOKUP, 1,000 keys per call", NULL, 0,
      KIND_REQRESP, 1000, 0, 0, 0, 0, &bench_lib_cgroups_lookup_server,
-     &bench_lib_cgroups_lookup_client, NULL},
+     &bench_lib_cgroups_lookup_client, NULL, 0, 0, 0},
     {"shm-cgroups-lookup-1", LIB, "shm", "L2 CGROUPS_LOOKUP, 1 key per call", NULL, 0, KIND_REQRESP,
-     1, 0, 1, 0, 0, &bench_lib_cgroups_lookup_server, &bench_lib_cgroups_lookup_client, NULL},
+     1, 0, 1, 0, 0, &bench_lib_cgroups_lookup_server, &bench_lib_cgroups_lookup_client, NULL, 0, 0,
+     0},
     {"shm-cgroups-lookup-1000", LIB, "shm", "L2 CGROUPS_LOOKUP, 1,000 keys per call", NULL, 0,
      KIND_REQRESP, 1000, 0, 1, 0, 0, &bench_lib_cgroups_lookup_server,
-     &bench_lib_cgroups_lookup_client, NULL},
+     &bench_lib_cgroups_lookup_client, NULL, 0, 0, 0},
     {"uds-apps-lookup-1", LIB, "uds", "L2 APPS_LOOKUP, 1 PID per call", NULL, 0, KIND_REQRESP, 1, 0,
-     0, 0, 0, &bench_lib_apps_lookup_server, &bench_lib_apps_lookup_client, NULL},
+     0, 0, 0, &bench_lib_apps_lookup_server, &bench_lib_apps_lookup_client, NULL, 0, 0, 0},
     {"uds-apps-lookup-1000", LIB, "uds", "L2 APPS_LOOKUP, 1,000 PIDs per call", NULL, 0,
      KIND_REQRESP, 1000, 0, 0, 0, 0, &bench_lib_apps_lookup_server, &bench_lib_apps_lookup_client,
-     NULL},
+     NULL, 0, 0, 0},
     {"shm-apps-lookup-1", LIB, "shm", "L2 APPS_LOOKUP, 1 PID per call", NULL, 0, KIND_REQRESP, 1, 0,
-     1, 0, 0, &bench_lib_apps_lookup_server, &bench_lib_apps_lookup_client, NULL},
+     1, 0, 0, &bench_lib_apps_lookup_server, &bench_lib_apps_lookup_client, NULL, 0, 0, 0},
     {"shm-apps-lookup-1000", LIB, "shm", "L2 APPS_LOOKUP, 1,000 PIDs per call", NULL, 0,
      KIND_REQRESP, 1000, 0, 1, 0, 0, &bench_lib_apps_lookup_server, &bench_lib_apps_lookup_client,
-     NULL},
+     NULL, 0, 0, 0},
+    /* netipc's sealed SHM profile (conditional wake), beside the rows above. */
+    {"sealed-ping-pong", LIB, "shm-sealed", "L2 INCREMENT call", "raw-shm-cond-ping-pong", 0.85,
+     KIND_REQRESP, 1, 0, SHM_SEALED, 1, 1, &bench_lib_increment_server, &bench_lib_increment_client,
+     NULL, 0, 0, 0},
+    {"sealed-batch", LIB, "shm-sealed", "L2 INCREMENT batch, 1,000 items", NULL, 0, KIND_REQRESP,
+     BENCH_BATCH_ITEMS, 0, SHM_SEALED, 1, 0, &bench_lib_increment_server, &bench_lib_batch_client,
+     NULL, 0, 0, 0},
+    {"sealed-snapshot-16", LIB, "shm-sealed", "L2 CGROUPS_SNAPSHOT, 16 items", NULL, 0,
+     KIND_REQRESP, 1, 16, SHM_SEALED, 0, 0, &bench_lib_snapshot_server, &bench_lib_snapshot_client,
+     NULL, 0, 0, 0},
+    {"sealed-snapshot-1000", LIB, "shm-sealed", "L2 CGROUPS_SNAPSHOT, 1,000 items", NULL, 0,
+     KIND_REQRESP, 1, 1000, SHM_SEALED, 0, 0, &bench_lib_snapshot_server,
+     &bench_lib_snapshot_client, NULL, 0, 0, 0},
+    {"sealed-cgroups-lookup-1", LIB, "shm-sealed", "L2 CGROUPS_LOOKUP, 1 key per call", NULL, 0,
+     KIND_REQRESP, 1, 0, SHM_SEALED, 0, 0, &bench_lib_cgroups_lookup_server,
+     &bench_lib_cgroups_lookup_client, NULL, 0, 0, 0},
+    /* Upstream's benchmark shapes: batch sizes drawn from 2 to 1,000, and
+     * pipelining as bursts of 16 sends then 16 receives. */
+    {"uds-batch-random", LIB, "uds", "L2 INCREMENT batch of 2 to 1,000 items (mean 501)", NULL, 0,
+     KIND_REQRESP, 501, 0, 0, 0, 0, &bench_lib_increment_server, &bench_lib_batch_random_client,
+     NULL, BENCH_BATCH_ITEMS, 0, 0},
+    {"shm-batch-random", LIB, "shm", "L2 INCREMENT batch of 2 to 1,000 items (mean 501)", NULL, 0,
+     KIND_REQRESP, 501, 0, SHM_FILE, 0, 0, &bench_lib_increment_server,
+     &bench_lib_batch_random_client, NULL, BENCH_BATCH_ITEMS, 0, 0},
+    {"sealed-batch-random", LIB, "shm-sealed", "L2 INCREMENT batch of 2 to 1,000 items (mean 501)",
+     NULL, 0, KIND_REQRESP, 501, 0, SHM_SEALED, 0, 0, &bench_lib_increment_server,
+     &bench_lib_batch_random_client, NULL, BENCH_BATCH_ITEMS, 0, 0},
+    {"uds-burst-d16", LIB, "uds", "L1 INCREMENT, bursts of 16 sends then 16 receives", NULL, 0,
+     KIND_BURST, 1, 0, 0, 0, 0, &bench_lib_increment_server, &bench_lib_pipeline_client, NULL, 0, 0,
+     0},
+    {"uds-burst-batch-d16", LIB, "uds", "L1 INCREMENT batch of 1,000, bursts of 16", NULL, 0,
+     KIND_BURST, BENCH_BATCH_ITEMS, 0, 0, 0, 0, &bench_lib_increment_server,
+     &bench_lib_pipeline_batch_client, NULL, 0, 0, 0},
     {"cache-lookup-1000", LIB, "in-process", "L3 cache get(hash, name), 1,000 items",
-     "raw-hash-lookup-1000", 0.90, KIND_LOCAL, 1, 1000, 0, 0, 1, NULL, NULL,
-     &bench_lib_cache_local},
+     "raw-hash-lookup-1000", 0.90, KIND_LOCAL, 1, 1000, 0, 0, 1, NULL, NULL, &bench_lib_cache_local,
+     0, 0, 0},
     {"cache-lookup-100000", LIB, "in-process", "L3 cache get(hash, name), 100,000 items",
      "raw-hash-lookup-100000", 0.90, KIND_LOCAL, 1, 100000, 0, 0, 0, NULL, NULL,
-     &bench_lib_cache_local},
+     &bench_lib_cache_local, 0, 0, 0},
+    /* A read guard around every lookup, on several threads at once. */
+    {"cache-guarded-r1", LIB, "in-process", "L3 guard + get per lookup, 1 thread, 1,000 items",
+     NULL, 0, KIND_LOCAL, 1, 1000, 0, 0, 1, NULL, NULL, &bench_lib_cache_local, 0, 1, 0},
+    {"cache-guarded-r2", LIB, "in-process", "L3 guard + get per lookup, 2 threads, 1,000 items",
+     NULL, 0, KIND_LOCAL, 1, 1000, 0, 0, 1, NULL, NULL, &bench_lib_cache_local, 0, 2, 0},
+    {"cache-guarded-r4", LIB, "in-process", "L3 guard + get per lookup, 4 threads, 1,000 items",
+     NULL, 0, KIND_LOCAL, 1, 1000, 0, 0, 0, NULL, NULL, &bench_lib_cache_local, 0, 4, 0},
+    {"cache-guarded-r8", LIB, "in-process", "L3 guard + get per lookup, 8 threads, 1,000 items",
+     NULL, 0, KIND_LOCAL, 1, 1000, 0, 0, 0, NULL, NULL, &bench_lib_cache_local, 0, 8, 0},
+    {"cache-guarded-r4-refresh", LIB, "in-process",
+     "L3 guard + get per lookup, 4 threads, a refresh every 10 ms", NULL, 0, KIND_LOCAL, 1, 1000, 0,
+     0, 0, NULL, NULL, &bench_lib_cache_local, 0, 4, 10},
 
     {"raw-seqpacket-ping-pong", REF, "seqpacket", "40 B send/recv each way, blocking", NULL, 0,
-     KIND_REQRESP, 1, 0, 0, 1, 1, &bench_raw_seqpacket_server, &bench_raw_seqpacket_client, NULL},
+     KIND_REQRESP, 1, 0, 0, 1, 1, &bench_raw_seqpacket_server, &bench_raw_seqpacket_client, NULL, 0,
+     0, 0},
     {"raw-seqpacket-batch", REF, "seqpacket", "one 8 KB message each way, 1,000 u64", NULL, 0,
      KIND_REQRESP, BENCH_BATCH_ITEMS, 0, 0, 0, 1, &bench_raw_seqpacket_server,
-     &bench_raw_seqpacket_batch_client, NULL},
+     &bench_raw_seqpacket_batch_client, NULL, 0, 0, 0},
     {"raw-seqpacket-pipeline-d16", REF, "seqpacket", "40 B messages, 16 in flight", NULL, 0,
      KIND_PIPELINE, 1, 0, 0, 0, 1, &bench_raw_seqpacket_server,
-     &bench_raw_seqpacket_pipeline_client, NULL},
+     &bench_raw_seqpacket_pipeline_client, NULL, 0, 0, 0},
     {"raw-shm-ping-pong", REF, "raw-shm", "40 B, spin 128 then futex, wake every publish", NULL, 0,
-     KIND_REQRESP, 1, 0, 0, 1, 1, &bench_raw_shm_server, &bench_raw_shm_client, NULL},
+     KIND_REQRESP, 1, 0, 0, 1, 1, &bench_raw_shm_server, &bench_raw_shm_client, NULL, 0, 0, 0},
+    {"raw-shm-cond-ping-pong", REF, "raw-shm", "40 B, spin 128 then futex, wake a declared waiter",
+     NULL, 0, KIND_REQRESP, 1, 0, SHM_SEALED, 1, 1, &bench_raw_shm_server, &bench_raw_shm_client,
+     NULL, 0, 0, 0},
     {"raw-hash-lookup-1000", REF, "in-process", "open addressing, same keys, 1,000 items", NULL, 0,
-     KIND_LOCAL, 1, 1000, 0, 0, 1, NULL, NULL, &bench_raw_hash_local},
+     KIND_LOCAL, 1, 1000, 0, 0, 1, NULL, NULL, &bench_raw_hash_local, 0, 0, 0},
     {"raw-hash-lookup-100000", REF, "in-process", "open addressing, same keys, 100,000 items", NULL,
-     0, KIND_LOCAL, 1, 100000, 0, 0, 0, NULL, NULL, &bench_raw_hash_local},
+     0, KIND_LOCAL, 1, 100000, 0, 0, 0, NULL, NULL, &bench_raw_hash_local, 0, 0, 0},
 #ifdef NETIPC_BENCH_ZMQ
     {"zmq-req-rep", CMP, "zmq", "ZeroMQ REQ/REP over ipc://, 40 B", NULL, 0, KIND_REQRESP, 1, 0, 0,
-     0, 0, &bench_zmq_server, &bench_zmq_client, NULL},
+     0, 0, &bench_zmq_server, &bench_zmq_client, NULL, 0, 0, 0},
 #endif
 #ifdef NETIPC_BENCH_NNG
     {"nng-req-rep", CMP, "nng", "nng req/rep over ipc://, 40 B", NULL, 0, KIND_REQRESP, 1, 0, 0, 0,
-     0, &bench_nng_server, &bench_nng_client, NULL},
+     0, &bench_nng_server, &bench_nng_client, NULL, 0, 0, 0},
 #endif
 };
 
@@ -398,6 +451,7 @@ static int loop_pipeline(const scenario_t *sc, void *st, uint64_t *seq, double s
 static int loop_local(const scenario_t *sc, void *st, double seconds, loop_result_t *r)
 {
     uint64_t dur = (uint64_t)(seconds * 1e9), start = bench_now_ns(), t1 = start, found = 0;
+    uint64_t others0 = sc->local->others ? sc->local->others(st) : 0;
     r->ops = 0;
     do {
         uint64_t t0 = bench_now_ns();
@@ -412,6 +466,47 @@ static int loop_local(const scenario_t *sc, void *st, double seconds, loop_resul
                 r->ops);
         return -1;
     }
+    /* Other reader threads: their lookups in the same window count too
+     * (they check their own keys); the latency is this thread's. */
+    if (sc->local->others)
+        r->ops += sc->local->others(st) - others0;
+    return 0;
+}
+
+/* Upstream's pipelining shape: BENCH_PIPELINE_DEPTH sends, then as many
+ * receives, repeated; latency from each send to its answer. */
+static int loop_burst(const scenario_t *sc, void *st, uint64_t *seq, double seconds,
+                      loop_result_t *r)
+{
+    uint64_t sent_at[BENCH_PIPELINE_DEPTH];
+    uint64_t dur = (uint64_t)(seconds * 1e9), start = bench_now_ns(), t = start;
+    uint64_t step = sc->items, first = 0;
+    r->ops = 0;
+    do {
+        for (uint32_t i = 0; i < BENCH_PIPELINE_DEPTH; i++) {
+            uint64_t id = (*seq += step);
+            if (i == 0)
+                first = id;
+            sent_at[i] = bench_now_ns();
+            if (sc->client->send(st, id) != 0)
+                return -1;
+        }
+        for (uint32_t i = 0; i < BENCH_PIPELINE_DEPTH; i++) {
+            uint64_t id;
+            if (sc->client->receive(st, &id) != 0)
+                return -1;
+            t = bench_now_ns();
+            uint64_t k = (id - first) / step;
+            if (id < first || k >= BENCH_PIPELINE_DEPTH) {
+                fprintf(stderr, "bench: %s: answer for id %" PRIu64 " outside the burst\n",
+                        sc->name, id);
+                return -1;
+            }
+            hist_add(&r->hist, t - sent_at[k]);
+        }
+        r->ops += BENCH_PIPELINE_DEPTH;
+    } while (t - start < dur);
+    r->elapsed_ns = t - start;
     return 0;
 }
 
@@ -424,6 +519,8 @@ static int run_loop(const scenario_t *sc, void *st, uint64_t *seq, double second
         return loop_reqresp(sc, st, seq, seconds, rate, r);
     case KIND_PIPELINE:
         return loop_pipeline(sc, st, seq, seconds, r);
+    case KIND_BURST:
+        return loop_burst(sc, st, seq, seconds, r);
     default:
         return loop_local(sc, st, seconds, r);
     }
