@@ -10,12 +10,13 @@
  * and this program make goes through the counters below; the C library's
  * own internal allocations are not counted and never fail.
  *
- * Scenarios: abort objects; listener create; a Level 1 session (baseline
- * and SHM) set up and used, with the server side in a thread; managed
- * servers of every kind created and destroyed; a Level 2 client against a
- * running server (every typed call); the Level 3 cache (a failed refresh
- * keeps the previous snapshot; a failed index falls back to a scan); lookup
- * calls; the corpus and the cgroup scanner.
+ * Scenarios: abort objects; listener create; a Level 1 session (baseline,
+ * netipc's sealed SHM and upstream's file SHM) set up and used, with the
+ * server side in a thread; managed servers of every kind created and
+ * destroyed; a Level 2 client against a running server (every typed call);
+ * the Level 3 cache (a failed refresh keeps the previous snapshot; a failed
+ * index falls back to a scan); lookup calls; the corpus and the cgroup
+ * scanner.
  */
 #include <stdatomic.h>
 #include <sys/stat.h>
@@ -223,10 +224,12 @@ static void l1_server_main(void *arg)
     nipc_session_close(s);
 }
 
-/* A Level 1 session: listener, handshake, a chunked round trip, close. */
-static nipc_error_t l1_session(env_t *e, uint32_t profiles)
+/* A Level 1 session: listener, handshake, a chunked round trip, close.
+ * exact: offer only `profiles` (without it netipc adds its sealed SHM). */
+static nipc_error_t l1_session(env_t *e, uint32_t profiles, int exact)
 {
     l1_server_t sv = {.cfg = {.supported_profiles = profiles,
+                              .exact_profiles = exact,
                               .max_request_payload_bytes = 8192,
                               .max_response_payload_bytes = 8192,
                               .packet_size = 1024,
@@ -266,12 +269,18 @@ static nipc_error_t l1_session(env_t *e, uint32_t profiles)
 
 static nipc_error_t sc_l1_uds(env_t *e)
 {
-    return l1_session(e, NIPC_PROFILE_BASELINE);
+    return l1_session(e, NIPC_PROFILE_BASELINE, 0);
 }
 
 static nipc_error_t sc_l1_shm(env_t *e)
 {
-    return l1_session(e, NIPC_PROFILE_BASELINE | NIPC_PROFILE_SHM_HYBRID);
+    return l1_session(e, NIPC_PROFILE_BASELINE | NIPC_PROFILE_SHM_HYBRID, 0);
+}
+
+/* Upstream's file region (the sealed profile not offered). */
+static nipc_error_t sc_l1_file_shm(env_t *e)
+{
+    return l1_session(e, NIPC_PROFILE_BASELINE | NIPC_PROFILE_SHM_HYBRID, 1);
 }
 
 static t_bytes_t snap; /* what snapshot providers serve */
@@ -518,6 +527,7 @@ static void level1_sessions(void)
     env_begin(&e);
     exhaust("level 1 over UDS", &e, sc_l1_uds, 0);
     exhaust("level 1 over SHM", &e, sc_l1_shm, 0);
+    exhaust("level 1 over file SHM", &e, sc_l1_file_shm, 0);
     env_end(&e);
 }
 

@@ -34,6 +34,7 @@
 #include <stdatomic.h>
 #include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -43,6 +44,7 @@
 #include "netipc/transport.h"
 #include "platform/platform.h"
 #include "support.h"
+#include "transport/posix/shm_guard.h"
 #include "transport/transport_internal.h"
 
 #define SVC "shmhostile"
@@ -653,8 +655,22 @@ static volatile uint8_t *doomed_mapping(const char *run, int *fd)
     return m;
 }
 
+/* 1 when SIGBUS still has its default action: netipc's handler is not in
+ * place yet, so this process can install a host handler below it. */
+static int sigbus_untouched(void)
+{
+    struct sigaction cur;
+    return sigaction(SIGBUS, NULL, &cur) == 0 && !(cur.sa_flags & SA_SIGINFO) &&
+           cur.sa_handler == SIG_DFL;
+}
+
 static void sigbus_chaining(void)
 {
+    /* netipc installs its handler once per process: with the other cases
+     * run first, it is already there. sigbus_in_fresh_processes runs this
+     * case alone. */
+    if (!sigbus_untouched())
+        T_SKIP("netipc's handler already installed here; run alone by sigbus_in_fresh_processes");
     char run[512];
     REQUIRE(t_mkdtemp(run, sizeof run));
     /* The host's handler first, netipc's installed on top of it when the
@@ -718,13 +734,110 @@ static void sigbus_chaining(void)
     t_rmtree(run);
 }
 
+/*
+ * `--chain MODE`, in a fresh process: the host's SIGBUS disposition first
+ * (plain handler, ignored, default), then netipc's guard on top of it, then
+ * a SIGBUS outside netipc's regions, raised by hand or a real fault. The
+ * exit code (or the signal that ended the process) says what happened.
+ */
+static atomic_int plain_calls;
+static volatile sig_atomic_t plain_jump;
+
+static void plain_handler(int sig)
+{
+    (void)sig;
+    atomic_fetch_add(&plain_calls, 1);
+    if (plain_jump)
+        siglongjmp(host_jump, 1);
+}
+
+static int chain_child(const char *mode)
+{
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none); /* the deaths below are expected */
+    struct sigaction host = {.sa_handler = SIG_DFL};
+    sigemptyset(&host.sa_mask);
+    if (strncmp(mode, "plain", 5) == 0)
+        host.sa_handler = plain_handler;
+    else if (strncmp(mode, "ignored", 7) == 0)
+        host.sa_handler = SIG_IGN;
+    if (sigaction(SIGBUS, &host, NULL) != 0)
+        return 2;
+    static uint8_t page[4096];
+    int guard = nipc__shm_guard_add(page, sizeof page); /* installs netipc's handler */
+    if (guard < 0)
+        return 3;
+    char run[512];
+    int fd = -1;
+    if (!t_mkdtemp(run, sizeof run))
+        return 4;
+    volatile uint8_t *m = doomed_mapping(run, &fd);
+    t_rmtree(run);
+    if (!m)
+        return 5;
+    if (strcmp(mode, "plain") == 0) {
+        raise(SIGBUS);
+        plain_jump = 1;
+        if (sigsetjmp(host_jump, 1) == 0)
+            m[100] = 1;
+        return atomic_load(&plain_calls) == 2 ? 0 : 6;
+    }
+    if (strstr(mode, "raise")) {
+        raise(SIGBUS); /* ignored: returns; default: the process ends */
+        return 0;
+    }
+    m[100] = 1; /* a real fault: the process ends, whatever was set before */
+    return 7;
+}
+
+/* The chaining rules, each in a process of its own. */
+static void sigbus_in_fresh_processes(void)
+{
+    static const struct {
+        const char *mode;
+        int code; /* exit code, or 128 + signal */
+    } runs[] = {
+        {"plain", 0},               /* a plain host handler gets both */
+        {"ignored-raise", 0},       /* ignored stays ignored for a sent signal */
+        {"ignored-fault", 128 + SIGBUS}, /* but a real fault cannot be ignored */
+        {"default-raise", 128 + SIGBUS},
+        {"default-fault", 128 + SIGBUS},
+    };
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        const char *args[] = {"--chain", runs[i].mode, NULL};
+        t_proc_t *p = t_spawn(args);
+        int code = -1;
+        REQUIRE(p);
+        if (!t_wait(p, 10000, &code)) {
+            t_kill(p);
+            code = -2;
+        }
+        if (code != runs[i].code)
+            fprintf(stderr, "chain %s: exit %d, expected %d\n", runs[i].mode, code, runs[i].code);
+        CHECK_EQ_U64(code, runs[i].code);
+    }
+    /* The host handler with SA_SIGINFO, and a handler installed after
+     * netipc's: the whole sigbus_chaining case, alone. */
+    const char *args[] = {"sigbus_chaining", NULL};
+    t_proc_t *p = t_spawn(args);
+    int code = -1;
+    REQUIRE(p);
+    if (!t_wait(p, 30000, &code)) {
+        t_kill(p);
+        code = -2;
+    }
+    CHECK_EQ_U64(code, 0);
+}
+
 int main(int argc, char **argv)
 {
     t_init(argc, argv);
+    if (argc == 3 && strcmp(argv[1], "--chain") == 0)
+        return chain_child(argv[2]);
     static const t_case_t cases[] = {
         T_CASE(client_manipulates_region), T_CASE(provider_truncates_region),
         T_CASE(cache_survives_hostile_provider), T_CASE(sealed_region_cannot_change),
-        T_CASE(hostile_server_fds), T_CASE(sigbus_chaining),
+        T_CASE(hostile_server_fds), T_CASE(sigbus_chaining), T_CASE(sigbus_in_fresh_processes),
     };
     return t_run(cases, sizeof cases / sizeof cases[0], argc, argv);
 }

@@ -41,18 +41,11 @@ typedef void (*nipc__thread_fn)(void *arg);
 nipc_error_t nipc__thread_start(nipc__thread_t **out, nipc__thread_fn fn, void *arg);
 void nipc__thread_join(nipc__thread_t *t); /* also frees it */
 
-/* Mutexes and read-write locks (heap objects so headers stay portable). */
+/* Mutexes (heap objects so headers stay portable). */
 typedef struct nipc__mutex nipc__mutex_t;
 nipc_error_t nipc__mutex_create(nipc__mutex_t **out);
 void nipc__mutex_lock(nipc__mutex_t *m);
 void nipc__mutex_unlock(nipc__mutex_t *m);
 void nipc__mutex_free(nipc__mutex_t *m);
-
-typedef struct nipc__rwlock nipc__rwlock_t;
-nipc_error_t nipc__rwlock_create(nipc__rwlock_t **out);
-void nipc__rwlock_rdlock(nipc__rwlock_t *l);
-void nipc__rwlock_wrlock(nipc__rwlock_t *l);
-void nipc__rwlock_unlock(nipc__rwlock_t *l);
-void nipc__rwlock_free(nipc__rwlock_t *l);
 
 #endif
