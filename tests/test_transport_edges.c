@@ -30,6 +30,8 @@
 #include "platform/platform.h"
 #include "support.h"
 #include "test.h"
+#include "transport/posix/shm_guard.h"
+#include "transport/posix/shm_internal.h"
 #include "transport/transport_internal.h"
 
 #define SVC "edges"
@@ -226,6 +228,48 @@ static void shm_publish_consume_bounds(void)
     t_rmtree(run);
 }
 
+/* ========================================================= adaptive spin */
+
+/*
+ * The consumer's spin adapts (shm.c): a spin that finds nothing halves the
+ * next one, down to none; a spin that finds its message restores the full
+ * 128; without a spin, every 16th consume probes with a full one.
+ */
+static void shm_adaptive_spin(void)
+{
+    char run[512];
+    REQUIRE(t_mkdtemp(run, sizeof run));
+    nipc__shm_t *srv = NULL, *cli = NULL;
+    REQUIRE(nipc__shm_create(run, SVC, 4, NIPC_PROFILE_SHM_HYBRID, 0, 128, 128, &srv) == NIPC_OK);
+    REQUIRE(nipc__shm_attach(run, SVC, 4, NIPC_PROFILE_SHM_HYBRID, 0, -1, &cli) == NIPC_OK);
+    uint8_t msg[64] = {7}, buf[128];
+    uint32_t len = 0;
+    CHECK_EQ_U64(srv->spin_budget, 128);
+    /* Nothing arrives: each wait halves the budget, 128 -> 0 in 8 steps. */
+    uint32_t want = 128;
+    for (int i = 0; i < 8; i++) {
+        CHECK_ERR(nipc__shm_consume(srv, buf, sizeof buf, &len, nipc__deadline(2), NULL, NULL),
+                  NIPC_ERR_TIMEOUT);
+        want /= 2;
+        CHECK_EQ_U64(srv->spin_budget, want);
+    }
+    /* At zero: no spin, then a full probe on the 16th consume... */
+    for (uint32_t i = 1; i < 16; i++) {
+        CHECK_ERR(nipc__shm_consume(srv, buf, sizeof buf, &len, nipc__deadline(1), NULL, NULL),
+                  NIPC_ERR_TIMEOUT);
+        CHECK_EQ_U64(srv->spin_skips, i);
+    }
+    /* ...which finds a message already there and restores the full spin. */
+    CHECK_OK(nipc__shm_publish(cli, msg, sizeof msg, NULL, 0));
+    CHECK_OK(nipc__shm_consume(srv, buf, sizeof buf, &len, nipc__deadline(1000), NULL, NULL));
+    CHECK_EQ_U64(len, sizeof msg);
+    CHECK_EQ_U64(srv->spin_skips, 0);
+    CHECK_EQ_U64(srv->spin_budget, 128);
+    nipc__shm_close(cli);
+    nipc__shm_close(srv);
+    t_rmtree(run);
+}
+
 /* ============================================================= liveness */
 
 static void shm_region_states(void)
@@ -238,6 +282,8 @@ static void shm_region_states(void)
     nipc__shm_t *s = NULL;
     REQUIRE(nipc__shm_create(run, SVC, 3, NIPC_PROFILE_SHM_HYBRID, 0, 64, 64, &s) == NIPC_OK);
     CHECK_EQ_U64(nipc__shm_region_state(run, name), NIPC__REGION_LIVE);
+    CHECK_EQ_U64(nipc__shm_remove_stale(run, name), 0); /* live: kept */
+    CHECK(exists(path));
     /* The owner field rewritten to a pid that cannot exist: stale. */
     int fd = open(path, O_RDWR | O_CLOEXEC);
     REQUIRE(fd >= 0);
@@ -247,14 +293,145 @@ static void shm_region_states(void)
     uint32_t bad = 0;
     CHECK(pwrite(fd, &bad, 4, 0) == 4);
     CHECK_EQ_U64(nipc__shm_region_state(run, name), NIPC__REGION_JUNK);
+    CHECK_EQ_U64(nipc__shm_remove_stale(run, name), 0); /* junk: not ours to judge */
+    CHECK(exists(path));
+    uint32_t magic = 0x4e53484d; /* "NSHM" again: stale, and removed */
+    CHECK(pwrite(fd, &magic, 4, 0) == 4);
+    CHECK_EQ_U64(nipc__shm_remove_stale(run, name), 1);
+    CHECK(!exists(path));
+    CHECK_EQ_U64(nipc__shm_remove_stale(run, name), 0); /* absent */
     close(fd);
     nipc__shm_close(s);
     char missing[600];
     snprintf(missing, sizeof missing, "%s/none", run);
     CHECK_EQ_U64(nipc__shm_region_state(missing, name), NIPC__REGION_UNKNOWN);
+    CHECK_EQ_U64(nipc__shm_remove_stale(missing, name), (uint64_t)-1);
     CHECK_ERR(nipc_shm_cleanup_stale(missing, SVC, NULL), NIPC_ERR_IO);
     CHECK_EQ_U64(nipc_last_os_error(), ENOENT);
     t_rmtree(run);
+}
+
+/* ============================================ SIGBUS guard table full */
+
+/*
+ * Every slot of the SIGBUS guard taken (4096 regions mapped at once): a
+ * file region can be neither created nor attached without its guard, so
+ * both fail with SHM_ALLOC (Level 2 then goes on without SHM) and leave no
+ * file; once slots free up, both work again.
+ */
+static void shm_guard_table_full(void)
+{
+    char run[512], path[700];
+    REQUIRE(t_mkdtemp(run, sizeof run));
+    nipc__shm_t *srv = NULL, *cli = NULL;
+    REQUIRE(nipc__shm_create(run, SVC, 1, NIPC_PROFILE_SHM_HYBRID, 0, 64, 64, &srv) == NIPC_OK);
+    void *dummy = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(dummy != MAP_FAILED);
+    static int taken[4096];
+    int n = 0;
+    while (n < 4096 && (taken[n] = nipc__shm_guard_add(dummy, 4096)) >= 0)
+        n++;
+    CHECK(n > 0 && n < 4096); /* full, the server's region holding one slot */
+    CHECK_ERR(nipc__shm_create(run, SVC, 2, NIPC_PROFILE_SHM_HYBRID, 0, 64, 64, &cli),
+              NIPC_ERR_SHM_ALLOC);
+    region_file(path, sizeof path, run, 2);
+    CHECK(!exists(path));
+    CHECK_ERR(nipc__shm_attach(run, SVC, 1, NIPC_PROFILE_SHM_HYBRID, 0, -1, &cli),
+              NIPC_ERR_SHM_ALLOC);
+    for (int i = 0; i < n; i++)
+        nipc__shm_guard_remove(taken[i]);
+    CHECK_OK(nipc__shm_attach(run, SVC, 1, NIPC_PROFILE_SHM_HYBRID, 0, -1, &cli));
+    nipc__shm_close(cli);
+    nipc__shm_close(srv);
+    munmap(dummy, 4096);
+    CHECK_EQ_U64(t_dir_entries(run), 0);
+    t_rmtree(run);
+}
+
+/* ======================================================= sealed regions */
+
+/* A memfd of `size` bytes with a sealed-region header, sealed with `seals`. */
+static int sealed_fd(uint32_t size, uint32_t magic, uint16_t version, uint16_t header_len,
+                     int seals)
+{
+    int fd = memfd_create("netipc-test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0 || ftruncate(fd, size) != 0)
+        return -1;
+    uint8_t h[24] = {0};
+    memcpy(h, &magic, 4);
+    memcpy(h + 4, &version, 2);
+    memcpy(h + 6, &header_len, 2);
+    uint32_t areas[4] = {192, 64, 256, 64}; /* request at 192, response at 256 */
+    memcpy(h + 8, areas, sizeof areas);
+    if (size >= sizeof h && pwrite(fd, h, sizeof h, 0) != (ssize_t)sizeof h)
+        return -1;
+    if (seals && fcntl(fd, F_ADD_SEALS, seals) != 0)
+        return -1;
+    return fd;
+}
+
+/* Attaching a sealed region from a descriptor: every rule on its own. */
+static void shm_sealed_edges(void)
+{
+    nipc__shm_t *s = NULL;
+    CHECK_ERR(nipc__shm_create_sealed(0, 64, &s), NIPC_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(nipc__shm_create_sealed(64, 65, &s), NIPC_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(nipc__shm_create_sealed(0xffffffc0u, 0xffffffc0u, &s), NIPC_ERR_SIZE_OVERFLOW);
+
+    const int needed = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+    const uint32_t magic = 0x4e53454cu;
+    int fds = t_open_handles();
+    CHECK_ERR(nipc__shm_attach_fd(-1, -1, &s), NIPC_ERR_SHM_BAD_SIZE); /* fstat fails */
+    CHECK_OK(nipc__shm_attach_fd(sealed_fd(320, magic, 1, 192, needed), -1, &s));
+    nipc__shm_close(s);
+    CHECK_ERR(nipc__shm_attach_fd(sealed_fd(320, magic, 1, 192, needed), (int64_t)getuid() + 1, &s),
+              NIPC_ERR_PEER_REJECTED);
+    CHECK_ERR(nipc__shm_attach_fd(sealed_fd(100, magic, 1, 192, needed), -1, &s),
+              NIPC_ERR_SHM_BAD_SIZE); /* shorter than its header */
+    CHECK_ERR(nipc__shm_attach_fd(sealed_fd(320, magic ^ 1, 1, 192, needed), -1, &s),
+              NIPC_ERR_BAD_MAGIC);
+    CHECK_ERR(nipc__shm_attach_fd(sealed_fd(320, magic, 2, 192, needed), -1, &s),
+              NIPC_ERR_BAD_VERSION);
+    CHECK_ERR(nipc__shm_attach_fd(sealed_fd(320, magic, 1, 128, needed), -1, &s),
+              NIPC_ERR_BAD_HEADER_LEN);
+    /* Sealed against writes too: it cannot be mapped for writing. */
+    CHECK_ERR(nipc__shm_attach_fd(sealed_fd(320, magic, 1, 192, needed | F_SEAL_WRITE), -1, &s),
+              NIPC_ERR_SHM_ALLOC);
+    CHECK_EQ_U64(t_open_handles(), fds); /* every descriptor given is closed */
+
+    /* Regions that cannot get their memory (a file size limit here): both
+     * kinds fail with SHM_ALLOC and leave nothing. */
+    const char *args[] = {"--peer", "fsize", NULL};
+    t_proc_t *p = t_spawn(args);
+    int code = -1;
+    CHECK(p != NULL);
+    if (p && !t_wait(p, 10000, &code)) {
+        t_kill(p);
+        CHECK(0);
+    }
+    CHECK_EQ_U64(code, 0);
+}
+
+/* Peer of shm_sealed_edges: under RLIMIT_FSIZE 4 KiB, regions of 64 KiB. */
+static int fsize_child(void)
+{
+    char run[512];
+    if (!t_mkdtemp(run, sizeof run))
+        return 2;
+    signal(SIGXFSZ, SIG_IGN); /* EFBIG instead of the signal */
+    struct rlimit rl = {4096, 4096};
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return 3;
+    nipc__shm_t *s = NULL;
+    if (nipc__shm_create_sealed(32768, 32768, &s) != NIPC_ERR_SHM_ALLOC)
+        return 4;
+    if (nipc__shm_create(run, SVC, 1, NIPC_PROFILE_SHM_HYBRID, 0, 32768, 32768, &s) !=
+        NIPC_ERR_SHM_ALLOC)
+        return 5;
+    if (t_dir_entries(run) != 0)
+        return 6;
+    t_rmtree(run);
+    return 0;
 }
 
 /* ======================================== stray bytes on an SHM session */
@@ -505,11 +682,15 @@ int main(int argc, char **argv)
         return fd_child(argv[3], argv[4], atoi(argv[5]));
     if (argc >= 4 && strcmp(argv[1], "--peer") == 0 && strcmp(argv[2], "rofs") == 0)
         return rofs_child(argv[3]);
+    if (argc >= 3 && strcmp(argv[1], "--peer") == 0 && strcmp(argv[2], "fsize") == 0)
+        return fsize_child();
     static const t_case_t cases[] = {
         T_CASE(shm_create_arguments),       T_CASE(shm_attach_header_rules),
         T_CASE(shm_publish_consume_bounds), T_CASE(shm_region_states),
         T_CASE(shm_stray_socket_bytes),     T_CASE(uds_endpoint_misuse),
         T_CASE(fd_exhaustion_steps),        T_CASE(read_only_run_dir),
+        T_CASE(shm_guard_table_full),       T_CASE(shm_sealed_edges),
+        T_CASE(shm_adaptive_spin),
     };
     return t_run(cases, sizeof cases / sizeof cases[0], argc, argv);
 }

@@ -16,6 +16,13 @@
  * consumer sees the message: no wake-up is lost (tests/model/wake.pml
  * checks it with SPIN).
  *
+ * Adaptive spinning. Spinning pays when the peer runs on another CPU and
+ * answers within the spin; when both share a CPU the peer cannot run while
+ * we spin, so every spin is lost time. A consume whose spin found nothing
+ * halves the next spin; one that found its message restores the full spin.
+ * At zero, every SHM_SPIN_PROBE_EVERY-th consume spins fully once, so a
+ * peer that moved to another CPU is noticed.
+ *
  * This file does not frame or validate messages (transport/session.c does).
  */
 #include <errno.h>
@@ -32,7 +39,8 @@
 #include "transport/posix/shm_guard.h"
 #include "transport/posix/shm_internal.h"
 
-#define SHM_SPIN_TRIES 128
+#define SHM_SPIN_TRIES 128u
+#define SHM_SPIN_PROBE_EVERY 16u
 #define SHM_WAIT_SLICE_MS 100u
 
 static inline void cpu_pause(void)
@@ -91,6 +99,7 @@ nipc__shm_t *nipc__shm_wrap(uint8_t *base, size_t size, int fd, int is_server,
     s->tx = is_server ? resp : req;
     s->rx = is_server ? req : resp;
     s->rx_local = __atomic_load_n(s->rx.seq, __ATOMIC_ACQUIRE);
+    s->spin_budget = SHM_SPIN_TRIES;
     return s;
 }
 
@@ -206,6 +215,17 @@ static nipc_error_t wait_message(nipc__shm_t *s, uint64_t expected, uint64_t dea
     }
 }
 
+/* How long the next consume spins (see the top of this file). */
+static uint32_t spin_tries(nipc__shm_t *s)
+{
+    if (s->spin_budget)
+        return s->spin_budget;
+    if (++s->spin_skips < SHM_SPIN_PROBE_EVERY)
+        return 0;
+    s->spin_skips = 0;
+    return SHM_SPIN_TRIES; /* a probe: has the peer moved to another CPU? */
+}
+
 nipc_error_t nipc__shm_consume(nipc__shm_t *s, void *buf, size_t cap, uint32_t *len,
                                uint64_t deadline, const nipc_abort_t *abort,
                                nipc__conn_t *liveness)
@@ -216,15 +236,17 @@ nipc_error_t nipc__shm_consume(nipc__shm_t *s, void *buf, size_t cap, uint32_t *
 
     int seen = 0;
     /* Right after a spin-only try that found nothing, go straight to sleep. */
-    int tries = s->spun ? 0 : SHM_SPIN_TRIES;
+    uint32_t tries = s->spun ? 0 : spin_tries(s);
     s->spun = 0;
-    for (int i = 0; i < tries; i++) {
+    for (uint32_t i = 0; i < tries; i++) {
         if (__atomic_load_n(d->seq, __ATOMIC_ACQUIRE) >= expected) {
             seen = 1;
             break;
         }
         cpu_pause();
     }
+    if (tries) /* a spin that found its message earns the full spin again */
+        s->spin_budget = seen ? SHM_SPIN_TRIES : s->spin_budget / 2u;
     if (!seen) {
         nipc_error_t err = wait_message(s, expected, deadline, abort, liveness);
         if (err != NIPC_OK)

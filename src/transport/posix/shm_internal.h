@@ -36,6 +36,8 @@ struct nipc__shm {
     nipc__shm_dir_t tx, rx; /* what this side publishes, what it consumes */
     uint64_t rx_local;      /* messages consumed */
     int spun;               /* the last consume was a spin-only try that found nothing */
+    uint32_t spin_budget;   /* spins of the next consume (adaptive, see shm.c) */
+    uint32_t spin_skips;    /* consumes without spinning since the last probe */
 };
 
 /* Field offsets of a region's header, per layout. */
