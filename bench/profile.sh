@@ -40,11 +40,12 @@ instructions() {
   wait "$srv" 2>/dev/null || true
   local ops=${res#*ops=}; ops=${ops%% *}
   # Inclusive cost of the side's request loop, so start-up is left out.
+  # (awk reads to the end: an early exit would fail the pipe under pipefail.)
   local fn='run_loop'
   [[ $side == server ]] && fn='session_main|seq_serve|shm_serve'
   local ir
   ir=$(callgrind_annotate --inclusive=yes "$dir/cg.out" 2>/dev/null |
-       awk -v fn="$fn" '$0 ~ ":(" fn ")" {gsub(",", "", $1); print $1; exit}')
+       awk -v fn="$fn" '!done && $0 ~ ":(" fn ")" {gsub(",", "", $1); print $1; done = 1}')
   echo "$ops ${ir:-0}"
 }
 
@@ -57,19 +58,23 @@ local_instructions() {
         2>/dev/null | grep result)
   ops=${res#*ops=}; ops=${ops%% *}
   ir=$(callgrind_annotate --inclusive=yes "$dir/cg.out" 2>/dev/null |
-       awk '$0 ~ ":(cache_block|raw_hash_block)" {gsub(",", "", $1); print $1; exit}')
+       awk '!done && $0 ~ ":(cache_block|raw_hash_block)" {gsub(",", "", $1); print $1; done = 1}')
   echo "${ops:-0} ${ir:-0}"
 }
 
 echo "scenario,client_instructions_per_request,server_instructions_per_request" >"$out"
-for sc in uds-ping-pong raw-seqpacket-ping-pong shm-ping-pong raw-shm-ping-pong \
-          uds-batch raw-seqpacket-batch uds-pipeline-d16 raw-seqpacket-pipeline-d16; do
+# PROFILE_ROWS / PROFILE_LOCAL_ROWS (space-separated) profile other rows.
+rows=${PROFILE_ROWS-uds-ping-pong raw-seqpacket-ping-pong shm-ping-pong raw-shm-ping-pong
+  sealed-ping-pong raw-shm-cond-ping-pong uds-batch raw-seqpacket-batch uds-pipeline-d16
+  raw-seqpacket-pipeline-d16}
+local_rows=${PROFILE_LOCAL_ROWS-cache-lookup-1000 raw-hash-lookup-1000 cache-guarded-r1}
+for sc in $rows; do
   read -r cops cir < <(instructions "$sc" client)
   read -r sops sir < <(instructions "$sc" server)
   (( cops > 0 && sops > 0 && cir > 0 && sir > 0 )) || { echo "profile: $sc failed" >&2; exit 1; }
   echo "$sc,$((cir / cops)),$((sir / sops))" >>"$out"
 done
-for sc in cache-lookup-1000 raw-hash-lookup-1000; do
+for sc in $local_rows; do
   read -r ops ir < <(local_instructions "$sc")
   (( ops > 0 && ir > 0 )) || { echo "profile: $sc failed" >&2; exit 1; }
   echo "$sc,$((ir / ops)),-" >>"$out"
