@@ -306,11 +306,14 @@ static nipc_error_t status_to_error(uint16_t status)
     }
 }
 
+/* `left`: the time left to `deadline` when the caller just computed it
+ * (saves a clock read), else 0. */
 static nipc_error_t attempt(nipc_client_t *c, const nipc__call_t *call, uint64_t deadline,
-                            int *overflow)
+                            uint32_t left, int *overflow)
 {
     *overflow = NO_OVERFLOW;
-    uint32_t left = nipc__remaining_ms(deadline, UINT32_MAX);
+    if (!left)
+        left = nipc__remaining_ms(deadline, UINT32_MAX);
     if (left == 0)
         return NIPC_ERR_TIMEOUT;
     uint64_t id = c->call_count + 1;
@@ -453,14 +456,24 @@ nipc_error_t nipc__client_renegotiate(nipc_client_t *c, uint64_t deadline)
     return err;
 }
 
+static nipc_error_t call_loop(nipc_client_t *c, const nipc__call_t *call, uint64_t deadline,
+                              uint32_t left);
+
 nipc_error_t nipc__client_call(nipc_client_t *c, const nipc__call_t *call, uint32_t timeout_ms)
 {
-    return nipc__client_call_until(
-        c, call, nipc__deadline(timeout_ms ? timeout_ms : c->cfg.call_timeout_ms));
+    uint32_t t = timeout_ms ? timeout_ms : c->cfg.call_timeout_ms;
+    return call_loop(c, call, nipc__deadline(t), t);
 }
 
 nipc_error_t nipc__client_call_until(nipc_client_t *c, const nipc__call_t *call,
                                      uint64_t deadline)
+{
+    return call_loop(c, call, deadline, 0);
+}
+
+/* `left`: as attempt()'s, for the first attempt only. */
+static nipc_error_t call_loop(nipc_client_t *c, const nipc__call_t *call, uint64_t deadline,
+                              uint32_t left)
 {
     if (get_state(c) != NIPC_CLIENT_READY) {
         c->error_count++;
@@ -474,7 +487,8 @@ nipc_error_t nipc__client_call_until(nipc_client_t *c, const nipc__call_t *call,
     nipc_error_t err;
     for (;;) {
         int overflow;
-        err = attempt(c, call, deadline, &overflow);
+        err = attempt(c, call, deadline, left, &overflow);
+        left = 0; /* later attempts: what is left of the deadline */
         if (err == NIPC_OK) {
             c->call_count++;
             return NIPC_OK;
