@@ -140,7 +140,7 @@ static const scenario_t scenarios[] = {
     {"uds-ping-pong", LIB, "uds", "L2 INCREMENT call", "raw-seqpacket-ping-pong", 0.90,
      KIND_REQRESP, 1, 0, 0, 1, 1, &bench_lib_increment_server, &bench_lib_increment_client, NULL, 0,
      0, 0},
-    {"shm-ping-pong", LIB, "shm", "L2 INCREMENT call", "raw-shm-ping-pong", 0.85, KIND_REQRESP, 1,
+    {"shm-ping-pong", LIB, "shm", "L2 INCREMENT call", "raw-shm-ping-pong", 0.95, KIND_REQRESP, 1,
      0, 1, 1, 1, &bench_lib_increment_server, &bench_lib_increment_client, NULL, 0, 0, 0},
     {"uds-batch", LIB, "uds", "L2 INCREMENT batch, 1,000 items", "raw-seqpacket-batch", 0.80,
      KIND_REQRESP, BENCH_BATCH_ITEMS, 0, 0, 1, 1, &bench_lib_increment_server,
