@@ -146,6 +146,21 @@ int64_t nipc_tool_pid(void);
 
 /* ---------------------------------------------- lookup providers (lookup_*.c) */
 
+/* What a cgroup path says about itself (lookup_cgroups.c), for the
+ * cgroups-lookup and apps-lookup answers: the orchestrator guessed from the
+ * path, its last component as the name, and up to three labels (kind,
+ * parent, container_id). Strings borrow the path or static storage. */
+typedef struct nipc_tool_cgroup_facts {
+    uint16_t orchestrator;
+    nipc_str_t name;
+    nipc_label_t labels[3];
+    uint16_t nlabels;
+} nipc_tool_cgroup_facts_t;
+void nipc_tool_cgroup_facts(nipc_str_t path, nipc_tool_cgroup_facts_t *out);
+
+/* 1 when the cgroup tree at root is cgroup v1 (no cgroup.controllers). */
+int nipc_tool_cgroup_v1(const char *root);
+
 /* cgroups-lookup: this machine's cgroup tree (or `corpus` corpus items when
  * non-zero), indexed; rescan() swaps in a fresh scan and bumps the
  * generation when it changed. The handler's ctx is the database.
@@ -159,7 +174,8 @@ nipc_error_t nipc_tool_cgroups_lookup(void *ctx, const nipc_cgroups_lookup_req_t
                                       nipc_cgroups_lookup_builder_t *b);
 
 /* apps-lookup from /proc; ctx points to the generation (a uint64_t), see
- * nipc_tool_apps_generation(). PLATFORM where there is no /proc. */
+ * nipc_tool_apps_generation(). nipc_tool_apps_available() says PLATFORM
+ * where there is no /proc (Windows, POSIX systems without procfs). */
 nipc_error_t nipc_tool_apps_available(void);
 nipc_error_t nipc_tool_apps_lookup(void *ctx, const nipc_apps_lookup_req_t *req,
                                    nipc_apps_lookup_builder_t *b);
