@@ -129,10 +129,12 @@ typedef struct tool_entry {
     tool_state_t state;
 } tool_entry_t;
 
-/* Calls fn for every entry of run_dir, classified. 0, or -1 after printing
- * why the directory could not be read. A non-zero fn result is kept and
- * returned after the scan. */
-int nipc_tool_scan(const char *run_dir, int (*fn)(const tool_entry_t *e, void *ctx), void *ctx);
+/* Calls fn for every entry of run_dir (only those of `service` when not
+ * NULL), classified. On Windows the entries are the run dir's pipes, then its
+ * files. 0, or -1 after printing why the directory could not be read. A
+ * non-zero fn result is kept and returned after the scan. */
+int nipc_tool_scan(const char *run_dir, const char *service,
+                   int (*fn)(const tool_entry_t *e, void *ctx), void *ctx);
 
 /* Removes a stale entry after checking again that it is stale. 0 removed,
  * 1 no longer stale (kept), -1 after printing why it could not be. */
@@ -143,6 +145,28 @@ int nipc_tool_pid_alive(int64_t pid);
 
 /* This process's id. */
 int64_t nipc_tool_pid(void);
+
+/* The text of an OS error as nipc_last_os_error() gives it (errno on
+ * POSIX, GetLastError() on Windows), in buf; returns buf. */
+const char *nipc_tool_os_error_text(int os, char *buf, size_t cap);
+
+/* Calls fn when the user asks the process to stop: SIGINT or SIGTERM on
+ * POSIX (fn runs in the signal handler), Ctrl-C, Ctrl-Break, a closed
+ * console, logoff or shutdown on Windows (fn runs on a thread of its own).
+ * fn must be async-signal-safe: set a flag. */
+void nipc_tool_on_stop(void (*fn)(void));
+
+/* The process has cleaned up after a stop. On Windows a closing console
+ * waits for this (at most 4 s) before the process is ended. */
+void nipc_tool_stopped(void);
+
+/* The separator of paths in the run directory, for the paths the tool
+ * prints. */
+#ifdef _WIN32
+#define TOOL_PATH_SEP "\\"
+#else
+#define TOOL_PATH_SEP "/"
+#endif
 
 /* ---------------------------------------------- lookup providers (lookup_*.c) */
 
