@@ -28,9 +28,10 @@ static const char *cleanup_usage =
     "usage: netipc cleanup [run-dir] [--service NAME]\n"
     "\n"
     "Removes what 'netipc status' calls stale: sockets nobody answers, shared-memory\n"
-    "files and serve-info files of dead processes. Live endpoints and foreign entries\n"
-    "are left alone. Exit codes: 0 done (also when nothing was stale); 1 the run\n"
-    "directory cannot be read or an entry cannot be removed.\n";
+    "files and serve-info files of dead processes (on Windows only serve-info files:\n"
+    "pipes and shared memory die with their process). Live endpoints and foreign\n"
+    "entries are left alone. Exit codes: 0 done (also when nothing was stale); 1 the\n"
+    "run directory cannot be read or an entry cannot be removed.\n";
 
 static const char *const kind_names[] = {"endpoint", "region", "serve-info", "other"};
 static const char *const state_names[] = {"live", "stale", "foreign", "unknown"};
