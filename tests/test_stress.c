@@ -982,7 +982,7 @@ static void fd_exhaustion(void)
 #else
 static void fd_exhaustion(void)
 {
-    fprintf(stderr, "  fd_exhaustion: POSIX only (no per-process handle limit to lower)\n");
+    T_SKIP("POSIX only (no per-process handle limit to lower)");
 }
 #endif
 

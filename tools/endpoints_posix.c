@@ -1,6 +1,6 @@
 /*
- * netipc tool, POSIX half: the default run directory, and what each entry
- * of a run directory is.
+ * netipc tool, POSIX half: the default run directory, what each entry of a
+ * run directory is, stopping on SIGINT / SIGTERM, and OS error texts.
  *
  *   {service}.sock              endpoint: live when a connect succeeds (or the
  *                               backlog is full), stale when nobody answers,
@@ -62,6 +62,35 @@ int nipc_tool_pid_alive(int64_t pid)
     if (kill((pid_t)pid, 0) == 0 || errno == EPERM)
         return 1;
     return errno == ESRCH ? 0 : -1;
+}
+
+const char *nipc_tool_os_error_text(int os, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s", strerror(os));
+    return buf;
+}
+
+/* --------------------------------------------------------------- stopping */
+
+static void (*stop_fn)(void);
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (stop_fn)
+        stop_fn();
+}
+
+void nipc_tool_on_stop(void (*fn)(void))
+{
+    stop_fn = fn;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+}
+
+void nipc_tool_stopped(void)
+{
+    /* Nothing waits for it here: a signal does not end the process. */
 }
 
 /* ------------------------------------------------------------ classifying */
@@ -162,7 +191,16 @@ static bool classify(const char *run_dir, const char *name, tool_entry_t *e)
     return true;
 }
 
-int nipc_tool_scan(const char *run_dir, int (*fn)(const tool_entry_t *e, void *ctx), void *ctx)
+/* Could `name` belong to `service`? A cheap test before classify() probes
+ * anything: {service}.sock, {service}.serve-info, {service}-{hex}.ipcshm. */
+static bool may_belong(const char *name, const char *service)
+{
+    size_t n = strlen(service);
+    return strncmp(name, service, n) == 0 && (name[n] == '.' || name[n] == '-');
+}
+
+int nipc_tool_scan(const char *run_dir, const char *service,
+                   int (*fn)(const tool_entry_t *e, void *ctx), void *ctx)
 {
     DIR *d = opendir(run_dir);
     if (!d) {
@@ -174,8 +212,12 @@ int nipc_tool_scan(const char *run_dir, int (*fn)(const tool_entry_t *e, void *c
     while ((de = readdir(d)) != NULL) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
+        if (service && !may_belong(de->d_name, service))
+            continue;
         tool_entry_t e;
-        if (classify(run_dir, de->d_name, &e) && fn(&e, ctx) != 0)
+        if (!classify(run_dir, de->d_name, &e) || (service && strcmp(e.service, service) != 0))
+            continue;
+        if (fn(&e, ctx) != 0)
             rc = -1;
     }
     closedir(d);

@@ -28,9 +28,10 @@ static const char *cleanup_usage =
     "usage: netipc cleanup [run-dir] [--service NAME]\n"
     "\n"
     "Removes what 'netipc status' calls stale: sockets nobody answers, shared-memory\n"
-    "files and serve-info files of dead processes. Live endpoints and foreign entries\n"
-    "are left alone. Exit codes: 0 done (also when nothing was stale); 1 the run\n"
-    "directory cannot be read or an entry cannot be removed.\n";
+    "files and serve-info files of dead processes (on Windows only serve-info files:\n"
+    "pipes and shared memory die with their process). Live endpoints and foreign\n"
+    "entries are left alone. Exit codes: 0 done (also when nothing was stale); 1 the\n"
+    "run directory cannot be read or an entry cannot be removed.\n";
 
 static const char *const kind_names[] = {"endpoint", "region", "serve-info", "other"};
 static const char *const state_names[] = {"live", "stale", "foreign", "unknown"};
@@ -48,7 +49,7 @@ static bool read_info(const char *run_dir, const char *service, char *kind, size
                       char *source, size_t scap)
 {
     char path[1100], line[512];
-    snprintf(path, sizeof path, "%s/%s.serve-info", run_dir, service);
+    snprintf(path, sizeof path, "%s" TOOL_PATH_SEP "%s.serve-info", run_dir, service);
     FILE *f = fopen(path, "r");
     if (!f)
         return false;
@@ -129,8 +130,6 @@ static int status_entry(const tool_entry_t *e, void *arg)
 {
     status_ctx_t *c = arg;
     const options_t *o = c->o;
-    if (o->service && strcmp(e->service, o->service) != 0)
-        return 0;
     bool live_endpoint = e->kind == TOOL_SOCKET && e->state == TOOL_LIVE;
     c->live_endpoints += live_endpoint;
     c->stale += e->state == TOOL_STALE;
@@ -180,7 +179,7 @@ int cmd_status(int argc, char **argv, options_t *o)
     } else {
         printf("%s\n", o->run_dir);
     }
-    if (nipc_tool_scan(o->run_dir, status_entry, &c) != 0)
+    if (nipc_tool_scan(o->run_dir, o->service, status_entry, &c) != 0)
         return EXIT_FAILED;
     rc = c.stale ? EXIT_STALE : c.live_endpoints ? 0 : EXIT_NONE_LIVE;
     if (o->json) {
@@ -206,7 +205,7 @@ typedef struct cleanup_ctx {
 static int cleanup_entry(const tool_entry_t *e, void *arg)
 {
     cleanup_ctx_t *c = arg;
-    if (e->state != TOOL_STALE || (c->o->service && strcmp(e->service, c->o->service) != 0))
+    if (e->state != TOOL_STALE)
         return 0;
     int r = nipc_tool_remove_stale(c->o->run_dir, e);
     if (r == 0) {
@@ -232,7 +231,7 @@ int cmd_cleanup(int argc, char **argv, options_t *o)
     if (rc)
         return rc;
     cleanup_ctx_t c = {.o = o};
-    if (nipc_tool_scan(o->run_dir, cleanup_entry, &c) != 0)
+    if (nipc_tool_scan(o->run_dir, o->service, cleanup_entry, &c) != 0)
         return EXIT_FAILED;
     printf("%u stale entr%s removed from %s\n", c.removed, c.removed == 1 ? "y" : "ies",
            o->run_dir);

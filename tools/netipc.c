@@ -50,8 +50,9 @@ int tool_fail(const options_t *o, const char *context, nipc_error_t err)
 {
     int os = nipc_last_os_error();
     fprintf(stderr, "netipc: %s: %s (%s)", context, nipc_strerror(err), nipc_error_name(err));
+    char text[256];
     if (os)
-        fprintf(stderr, "; %s (os error %d)", strerror(os), os);
+        fprintf(stderr, "; %s (os error %d)", nipc_tool_os_error_text(os, text, sizeof text), os);
     fputc('\n', stderr);
     if (o && o->json) {
         json_t j;

@@ -1,13 +1,14 @@
 /*
  * netipc serve: run a provider of one service kind until SIGINT / SIGTERM
- * (or --duration seconds). Where the data comes from is never hidden: the
- * READY line says it, and so does a sidecar file, {service}.serve-info in
- * the run directory, that `netipc status` reads. The cgroups kinds serve
+ * (Windows: Ctrl-C, Ctrl-Break or the console closing) or --duration
+ * seconds. Where the data comes from is never hidden: the READY line says
+ * it, and so does a sidecar file, {service}.serve-info in the run
+ * directory, that `netipc status` reads. The cgroups kinds serve
  * this machine's /sys/fs/cgroup; invented cgroups (the deterministic
  * corpus) only when asked with --corpus N.
  */
 #include <inttypes.h>
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,7 +19,8 @@
 static const char *serve_usage =
     "usage: netipc serve <kind> [options]\n"
     "\n"
-    "Runs a provider until SIGINT or SIGTERM (or --duration). Kinds:\n"
+    "Runs a provider until SIGINT or SIGTERM (Windows: Ctrl-C or Ctrl-Break), or\n"
+    "--duration. Kinds:\n"
     "  cgroups-snapshot   this machine's cgroup tree (" NIPC_CGROUP_ROOT ")\n"
     "  cgroups-lookup     answers cgroup paths from the same tree (full or relative\n"
     "                     to the root): KNOWN with orchestrator, name and labels, or\n"
@@ -43,15 +45,14 @@ static const char *serve_usage =
     "Prints 'READY <run-dir> <service> source=<where the data comes from>' on stdout\n"
     "once it accepts clients.\n";
 
-static volatile sig_atomic_t stop_requested;
-static nipc_server_t *running_server;
+/* Set by a signal handler (POSIX) or a console-event thread (Windows); the
+ * serve loop sees it within one 50 ms tick and stops the server itself, so
+ * the handler never touches a server that may be being destroyed. */
+static atomic_int stop_requested;
 
-static void on_signal(int sig)
+static void on_stop(void)
 {
-    (void)sig;
-    stop_requested = 1;
-    if (running_server)
-        nipc_server_stop(running_server); /* async-signal-safe */
+    atomic_store(&stop_requested, 1);
 }
 
 static nipc_error_t handle_increment(void *ctx, uint64_t value, uint64_t *out)
@@ -148,7 +149,7 @@ static int no_cgroups(const options_t *o, const char *kind, nipc_error_t err)
 
 static void info_path(const options_t *o, const char *service, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s/%s.serve-info", o->run_dir, service);
+    snprintf(out, cap, "%s" TOOL_PATH_SEP "%s.serve-info", o->run_dir, service);
 }
 
 /* "pid=<pid> kind=<kind> source=<text>": read by `netipc status`. */
@@ -258,9 +259,7 @@ int cmd_serve(int argc, char **argv, options_t *o)
         goto out;
     }
 
-    running_server = srv;
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    nipc_tool_on_stop(on_stop);
     err = nipc_server_start(srv);
     if (err != NIPC_OK) {
         rc = tool_fail(o, context, err);
@@ -275,7 +274,7 @@ int cmd_serve(int argc, char **argv, options_t *o)
     uint32_t period = o->rescan_ms;
     uint64_t next = nipc__now_ms() + period;
     uint64_t until = o->duration_s ? nipc__now_ms() + (uint64_t)o->duration_s * 1000u : 0;
-    while (!stop_requested && (!until || nipc__now_ms() < until)) {
+    while (!atomic_load(&stop_requested) && (!until || nipc__now_ms() < until)) {
         nipc__sleep_ms(50);
         if ((src.lock || lookup_db) && period && nipc__now_ms() >= next) {
             if (src.lock)
@@ -296,11 +295,11 @@ int cmd_serve(int argc, char **argv, options_t *o)
             clean ? "" : "; some sessions were forced closed");
 out:
     nipc_server_destroy(srv);
-    running_server = NULL;
     if (src.lock) {
         nipc_cgroup_set_free(&src.set);
         nipc__mutex_free(src.lock);
     }
     nipc_tool_cgroups_free(lookup_db);
+    nipc_tool_stopped();
     return rc;
 }

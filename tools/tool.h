@@ -129,10 +129,12 @@ typedef struct tool_entry {
     tool_state_t state;
 } tool_entry_t;
 
-/* Calls fn for every entry of run_dir, classified. 0, or -1 after printing
- * why the directory could not be read. A non-zero fn result is kept and
- * returned after the scan. */
-int nipc_tool_scan(const char *run_dir, int (*fn)(const tool_entry_t *e, void *ctx), void *ctx);
+/* Calls fn for every entry of run_dir (only those of `service` when not
+ * NULL), classified. On Windows the entries are the run dir's pipes, then its
+ * files. 0, or -1 after printing why the directory could not be read. A
+ * non-zero fn result is kept and returned after the scan. */
+int nipc_tool_scan(const char *run_dir, const char *service,
+                   int (*fn)(const tool_entry_t *e, void *ctx), void *ctx);
 
 /* Removes a stale entry after checking again that it is stale. 0 removed,
  * 1 no longer stale (kept), -1 after printing why it could not be. */
@@ -144,7 +146,44 @@ int nipc_tool_pid_alive(int64_t pid);
 /* This process's id. */
 int64_t nipc_tool_pid(void);
 
+/* The text of an OS error as nipc_last_os_error() gives it (errno on
+ * POSIX, GetLastError() on Windows), in buf; returns buf. */
+const char *nipc_tool_os_error_text(int os, char *buf, size_t cap);
+
+/* Calls fn when the user asks the process to stop: SIGINT or SIGTERM on
+ * POSIX (fn runs in the signal handler), Ctrl-C, Ctrl-Break, a closed
+ * console, logoff or shutdown on Windows (fn runs on a thread of its own).
+ * fn must be async-signal-safe: set a flag. */
+void nipc_tool_on_stop(void (*fn)(void));
+
+/* The process has cleaned up after a stop. On Windows a closing console
+ * waits for this (at most 4 s) before the process is ended. */
+void nipc_tool_stopped(void);
+
+/* The separator of paths in the run directory, for the paths the tool
+ * prints. */
+#ifdef _WIN32
+#define TOOL_PATH_SEP "\\"
+#else
+#define TOOL_PATH_SEP "/"
+#endif
+
 /* ---------------------------------------------- lookup providers (lookup_*.c) */
+
+/* What a cgroup path says about itself (lookup_cgroups.c), for the
+ * cgroups-lookup and apps-lookup answers: the orchestrator guessed from the
+ * path, its last component as the name, and up to three labels (kind,
+ * parent, container_id). Strings borrow the path or static storage. */
+typedef struct nipc_tool_cgroup_facts {
+    uint16_t orchestrator;
+    nipc_str_t name;
+    nipc_label_t labels[3];
+    uint16_t nlabels;
+} nipc_tool_cgroup_facts_t;
+void nipc_tool_cgroup_facts(nipc_str_t path, nipc_tool_cgroup_facts_t *out);
+
+/* 1 when the cgroup tree at root is cgroup v1 (no cgroup.controllers). */
+int nipc_tool_cgroup_v1(const char *root);
 
 /* cgroups-lookup: this machine's cgroup tree (or `corpus` corpus items when
  * non-zero), indexed; rescan() swaps in a fresh scan and bumps the
@@ -159,7 +198,8 @@ nipc_error_t nipc_tool_cgroups_lookup(void *ctx, const nipc_cgroups_lookup_req_t
                                       nipc_cgroups_lookup_builder_t *b);
 
 /* apps-lookup from /proc; ctx points to the generation (a uint64_t), see
- * nipc_tool_apps_generation(). PLATFORM where there is no /proc. */
+ * nipc_tool_apps_generation(). nipc_tool_apps_available() says PLATFORM
+ * where there is no /proc (Windows, POSIX systems without procfs). */
 nipc_error_t nipc_tool_apps_available(void);
 nipc_error_t nipc_tool_apps_lookup(void *ctx, const nipc_apps_lookup_req_t *req,
                                    nipc_apps_lookup_builder_t *b);
