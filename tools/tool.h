@@ -14,7 +14,7 @@
 
 #include "netipc/netipc.h"
 
-/* Exit codes (netipc --help, netipc(1), docs/tool.md). */
+/* Exit codes (netipc --help, netipc(1)). */
 #define EXIT_FAILED 1    /* the operation failed */
 #define EXIT_USAGE 2     /* bad command line */
 #define EXIT_STALE 3     /* status: stale or foreign entries (cleanup removes the stale ones) */
