@@ -208,7 +208,7 @@ static void publish_stats(nipc_server_t *srv, unsigned long long seq)
              (unsigned long long)st.sessions_accepted, (unsigned long long)st.sessions_rejected,
              (unsigned long long)st.handshakes_failed, (unsigned long long)st.requests,
              (unsigned long long)st.request_errors, (unsigned long long)st.sessions_active);
-    t_file_publish(P.ctl, "stats", text);
+    t_record_write(P.ctl, "stats", text);
 }
 
 static int server_peer(const char *run, int argc, char **argv)
@@ -530,19 +530,18 @@ int sp_stop(t_proc_t *p, const char *ctl)
 
 static int parse_stats(const char *ctl, unsigned long long *seq, sp_stats_t *out)
 {
-    char *text = read_file(ctl, "stats");
-    if (!text)
+    char text[256];
+    if (!t_record_read(ctl, "stats", text, sizeof text))
         return 0;
     int n = sscanf(text, "%llu %llu %llu %llu %llu %llu %llu", seq, &out->accepted,
                    &out->rejected, &out->hs_failed, &out->requests, &out->errors, &out->active);
-    free(text);
     return n == 7;
 }
 
 int sp_read_stats(const char *ctl, sp_stats_t *out)
 {
     unsigned long long seq;
-    for (int i = 0; i < 100; i++) { /* the file is briefly absent while replaced */
+    for (int i = 0; i < 100; i++) { /* read mid-write (or not written yet): again */
         if (parse_stats(ctl, &seq, out))
             return 1;
         t_sleep_ms(2);

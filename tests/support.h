@@ -70,6 +70,17 @@ void t_file_publish(const char *dir, const char *name, const char *text);
 void t_file_remove(const char *dir, const char *name);
 
 /*
+ * Records: one line (< 200 bytes) that a peer rewrites often and a test
+ * reads often, e.g. counters. Rewritten in place, never replaced, so on
+ * Windows a reader holding the file open never blocks the writer (a
+ * replace fails then). A write count at both ends of the record lets a
+ * reader refuse one it read half-way through a write: t_record_read()
+ * returns 1 with the text (NUL-terminated) only for a whole record.
+ */
+void t_record_write(const char *dir, const char *name, const char *text);
+int t_record_read(const char *dir, const char *name, char *text, size_t cap);
+
+/*
  * Slow runs (valgrind, sanitizers on a loaded machine): NETIPC_TEST_SLOW=1
  * scales timing windows by 10, NETIPC_TEST_SLOW=N (N >= 2) by N. Tests wrap
  * the timeouts they configure and the upper bounds they assert in T_MS(),

@@ -60,13 +60,6 @@
 enum { SVC_INC, SVC_REV, SVC_SNAP, SVC_CGL, SVC_APL, SVC_COUNT };
 static const char *const svc_names[SVC_COUNT] = {"inc", "rev", "snap", "cgl", "apl"};
 
-/* ================================================================ files */
-
-static void path_in(char *out, size_t cap, const char *dir, const char *name)
-{
-    snprintf(out, cap, "%s/%s", dir, name);
-}
-
 /* ========================================================= provider peer */
 
 static struct {
@@ -154,7 +147,7 @@ static void publish(nipc_server_t *const srv[SVC_COUNT], const char *ctl, unsign
     char text[256];
     snprintf(text, sizeof text, "%llu %ld %d %llu %llu %llu %llu %llu %llu\n", seq, t_rss_kb(),
              t_open_handles(), active, requests, errors, rejected, failed, accepted);
-    t_file_publish(ctl, "res", text);
+    t_record_write(ctl, "res", text);
 }
 
 /* peer stress-server <run> <ctl> [services=all|inc] [sessions=N] [hs=MS] [nofile=N] */
@@ -247,14 +240,11 @@ typedef struct res {
 
 static int read_res(const char *ctl, res_t *r)
 {
-    char p[1024];
-    path_in(p, sizeof p, ctl, "res");
-    FILE *f = fopen(p, "rb");
-    if (!f)
+    char text[256];
+    if (!t_record_read(ctl, "res", text, sizeof text))
         return 0;
-    int n = fscanf(f, "%llu %ld %d %llu %llu %llu %llu %llu %llu", &r->seq, &r->rss_kb, &r->fds,
+    int n = sscanf(text, "%llu %ld %d %llu %llu %llu %llu %llu %llu", &r->seq, &r->rss_kb, &r->fds,
                    &r->active, &r->requests, &r->errors, &r->rejected, &r->hs_failed, &r->accepted);
-    fclose(f);
     return n == 9;
 }
 
