@@ -84,6 +84,18 @@ static nipc_error_t check_entry(const uint8_t *p, uint64_t packed_len, uint32_t 
     return NIPC_OK;
 }
 
+/* The error of the first bad entry of a directory, walked entry by entry. */
+static nipc_error_t first_bad_entry(const uint8_t *p, uint64_t packed_len, uint32_t item_count)
+{
+    for (uint32_t i = 0; i < item_count; i++) {
+        uint32_t off, length;
+        nipc_error_t err = check_entry(p, packed_len, i, &off, &length);
+        if (err != NIPC_OK)
+            return err;
+    }
+    return NIPC_OK;
+}
+
 nipc_error_t nipc_batch_validate(const void *payload, size_t len, uint32_t item_count)
 {
     if (!payload && len)
@@ -91,13 +103,23 @@ nipc_error_t nipc_batch_validate(const void *payload, size_t len, uint32_t item_
     if (dir_size(item_count) > len)
         return NIPC_ERR_TRUNCATED;
     uint64_t packed_len = len - dir_size(item_count);
+    /* Every receiver runs this on every batch, and directories are almost
+     * always good: one pass with no exit, the OR of the offsets for the
+     * alignment and the largest end for the bounds, then one test. Only a
+     * bad directory is walked again, to report its first bad entry's error
+     * exactly as before. */
+    const uint8_t *p = payload;
+    uint32_t offsets = 0;
+    uint64_t last_end = 0;
     for (uint32_t i = 0; i < item_count; i++) {
-        uint32_t off, length;
-        nipc_error_t err = check_entry(payload, packed_len, i, &off, &length);
-        if (err != NIPC_OK)
-            return err;
+        uint32_t off = nipc__ld32(p + (size_t)i * NIPC_BATCH_ENTRY_SIZE);
+        uint64_t end = (uint64_t)off + nipc__ld32(p + (size_t)i * NIPC_BATCH_ENTRY_SIZE + 4);
+        offsets |= off;
+        last_end = end > last_end ? end : last_end;
     }
-    return NIPC_OK;
+    if (offsets % 8u == 0 && last_end <= packed_len)
+        return NIPC_OK;
+    return first_bad_entry(payload, packed_len, item_count);
 }
 
 nipc_error_t nipc_batch_item(const void *payload, size_t len, uint32_t item_count,
