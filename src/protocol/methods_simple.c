@@ -43,6 +43,8 @@ nipc_error_t nipc_increment_batch_encode(const uint64_t *values, uint32_t count,
     *out_len = (size_t)total;
     if (total > cap || (total && !buf))
         return NIPC_ERR_BUFFER_TOO_SMALL;
+    if (count == 0) /* buf may be NULL: no pointer arithmetic on it */
+        return NIPC_OK;
     uint8_t *entry = buf, *packed = (uint8_t *)buf + dir;
     for (uint32_t i = 0; i < count; i++) {
         nipc__st32(entry + (size_t)i * NIPC_BATCH_ENTRY_SIZE, i * NIPC_INCREMENT_SIZE);
@@ -71,6 +73,8 @@ nipc_error_t nipc_increment_batch_decode(const void *payload, size_t len, uint32
     uint64_t dir = (uint64_t)count * NIPC_BATCH_ENTRY_SIZE;
     if (dir > len)
         return NIPC_ERR_TRUNCATED;
+    if (count == 0) /* payload may be NULL: no pointer arithmetic on it */
+        return NIPC_OK;
     const uint8_t *entry = payload, *packed = (const uint8_t *)payload + dir;
     uint64_t packed_len = len - dir;
     uint32_t i = 0;
