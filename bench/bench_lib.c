@@ -663,6 +663,7 @@ typedef struct pipe_client {
     uint32_t items;
     uint8_t *payload;
     size_t payload_cap;
+    uint64_t *values; /* batch: the values sent, then the answers */
 } pipe_client_t;
 
 static int pipe_open(const scenario_t *sc, const char *run_dir, void **state)
@@ -692,7 +693,8 @@ static int pipe_open(const scenario_t *sc, const char *run_dir, void **state)
     pc->items = sc->items;
     pc->payload_cap = (size_t)sc->items * (NIPC_BATCH_ENTRY_SIZE + NIPC_INCREMENT_SIZE);
     pc->payload = malloc(pc->payload_cap);
-    if (!pc->payload)
+    pc->values = calloc(sc->items, sizeof *pc->values);
+    if (!pc->payload || !pc->values)
         return -1;
     *state = pc;
     return 0;
@@ -704,17 +706,14 @@ static int pipe_send(void *state, uint64_t id)
     size_t len = 0;
     int batch = pc->items > 1;
     if (batch) {
-        nipc_batch_builder_t bb;
-        nipc_batch_builder_init(&bb, pc->payload, pc->payload_cap, pc->items);
-        for (uint32_t i = 0; i < pc->items; i++) {
-            uint8_t item[NIPC_INCREMENT_SIZE];
-            size_t n;
-            nipc_increment_encode(id + i, item, sizeof item, &n);
-            nipc_batch_builder_add(&bb, item, (uint32_t)n);
-        }
-        nipc_error_t err = nipc_batch_builder_finish(&bb, &len);
+        /* INCREMENT items have a fixed size: the typed batch encoder writes
+         * the whole payload in one pass (what the batch builder would). */
+        for (uint32_t i = 0; i < pc->items; i++)
+            pc->values[i] = id + i;
+        nipc_error_t err =
+            nipc_increment_batch_encode(pc->values, pc->items, pc->payload, pc->payload_cap, &len);
         if (err != NIPC_OK)
-            return report("batch build", err);
+            return report("batch encode", err);
     } else {
         nipc_increment_encode(id, pc->payload, pc->payload_cap, &len);
     }
@@ -737,19 +736,19 @@ static int pipe_receive(void *state, uint64_t *id)
         h->item_count != pc->items)
         return report("pipelined answer", NIPC_ERR_BAD_RESPONSE);
     *id = h->message_id;
-    for (uint32_t i = 0; i < pc->items; i++) {
-        const uint8_t *item = msg.payload;
-        uint32_t len = h->payload_len;
-        if (pc->items > 1) {
-            err = nipc_batch_item(msg.payload, h->payload_len, pc->items, i, &item, &len);
-            if (err != NIPC_OK)
-                return report("batch item", err);
-        }
+    if (pc->items == 1) {
         uint64_t v = 0;
-        err = nipc_increment_decode(item, len, &v);
-        if (err != NIPC_OK || v != *id + i + 1)
+        err = nipc_increment_decode(msg.payload, h->payload_len, &v);
+        if (err != NIPC_OK || v != *id + 1)
             return report("pipelined value", err != NIPC_OK ? err : NIPC_ERR_BAD_RESPONSE);
+        return 0;
     }
+    err = nipc_increment_batch_decode(msg.payload, h->payload_len, pc->items, pc->values);
+    if (err != NIPC_OK)
+        return report("batch decode", err);
+    for (uint32_t i = 0; i < pc->items; i++)
+        if (pc->values[i] != *id + i + 1)
+            return report("pipelined value", NIPC_ERR_BAD_RESPONSE);
     return 0;
 }
 
@@ -758,6 +757,7 @@ static void pipe_close(void *state)
     pipe_client_t *pc = state;
     nipc_session_close(pc->s);
     free(pc->payload);
+    free(pc->values);
     free(pc);
 }
 

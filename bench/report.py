@@ -5,7 +5,8 @@ Reads the runner's output directory (results.csv, expected.txt, machine.txt),
 validates it and fails closed (exit 1, nothing written) on a missing,
 duplicate, extra, failed, zero or malformed row. Every number in the report
 comes from those files; the only hand-written text is the analysis in
-bench/analysis.md, which is copied in verbatim and carries no results.
+bench/analysis.md, which is copied in verbatim and carries no timing results
+(only instruction counts, each quoted with the command that produced it).
 
 Python 3 standard library only (no matplotlib: the charts are plain SVG).
 
@@ -567,7 +568,7 @@ def main():
     ap.add_argument("--check", action="store_true", help="validate only")
     ap.add_argument("--out", help="markdown file to write")
     ap.add_argument("--charts", help="directory for the SVG charts")
-    ap.add_argument("--analysis", help="hand-written analysis to append (no numbers)")
+    ap.add_argument("--analysis", help="hand-written analysis to append (no timing results)")
     ap.add_argument("--profile", help="bench/profile.sh output to include")
     args = ap.parse_args()
     try:

@@ -577,6 +577,120 @@ static void golden_increment_batch(void)
                                        0, (uint32_t)plen, 3, 9);
     nipc_header_encode(&e, out);
     CHECK_MEM(out, g, 80);
+
+    /* The one-pass INCREMENT batch codec gives and reads the same bytes. */
+    uint64_t got[3] = {0};
+    memset(out, 0xcc, sizeof out);
+    CHECK_OK(nipc_increment_batch_encode(values, 3, out, sizeof out, &plen));
+    CHECK_EQ_U64(plen, 48);
+    CHECK_MEM(out, g + 32, 48);
+    CHECK_OK(nipc_increment_batch_decode(g + 32, 48, 3, got));
+    CHECK_MEM(got, values, sizeof values);
+}
+
+/* The per-item path that nipc_increment_batch_decode() must agree with. */
+static nipc_error_t increment_items_generic(const uint8_t *p, size_t len, uint32_t n,
+                                            uint64_t *out)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *item;
+        uint32_t ilen;
+        nipc_error_t err = nipc_batch_item(p, len, n, i, &item, &ilen);
+        if (err == NIPC_OK)
+            err = nipc_increment_decode(item, ilen, &out[i]);
+        if (err != NIPC_OK)
+            return err;
+    }
+    return NIPC_OK;
+}
+
+static void increment_batch_encode_sizes(void)
+{
+    static const uint64_t values[5] = {7, 0, UINT64_MAX, 42, 1};
+    uint8_t built[128], out[128], item[8];
+    size_t blen = 0, len = 0, ilen = 0;
+    for (uint32_t n = 0; n <= 5; n++) {
+        nipc_batch_builder_t b;
+        nipc_batch_builder_init(&b, built, sizeof built, n);
+        for (uint32_t i = 0; i < n; i++) {
+            CHECK_OK(nipc_increment_encode(values[i], item, sizeof item, &ilen));
+            CHECK_OK(nipc_batch_builder_add(&b, item, (uint32_t)ilen));
+        }
+        CHECK_OK(nipc_batch_builder_finish(&b, &blen));
+        memset(out, 0xcc, sizeof out);
+        CHECK_OK(nipc_increment_batch_encode(values, n, out, blen, &len));
+        CHECK_EQ_U64(len, blen);
+        CHECK_MEM(out, built, blen);
+        CHECK(out[blen] == 0xcc); /* nothing written past */
+        if (n == 0)
+            continue;
+        CHECK_ERR(nipc_increment_batch_encode(values, n, out, blen - 1, &len),
+                  NIPC_ERR_BUFFER_TOO_SMALL);
+        CHECK_EQ_U64(len, blen);
+        CHECK_ERR(nipc_increment_batch_encode(values, n, NULL, 0, &len),
+                  NIPC_ERR_BUFFER_TOO_SMALL);
+        CHECK_EQ_U64(len, blen);
+    }
+    CHECK_OK(nipc_increment_batch_encode(NULL, 0, NULL, 0, &len));
+    CHECK_EQ_U64(len, 0);
+    CHECK_ERR(nipc_increment_batch_encode(NULL, 1, out, sizeof out, &len),
+              NIPC_ERR_INVALID_ARGUMENT);
+    /* 16 x 2^28 = 2^32 bytes: one past the largest payload (values not read). */
+    CHECK_ERR(nipc_increment_batch_encode(values, 1u << 28, NULL, 0, &len),
+              NIPC_ERR_SIZE_OVERFLOW);
+}
+
+static void increment_batch_decode_matches_items(void)
+{
+    static const uint64_t values[4] = {10, 20, 30, 40};
+    uint8_t good[64], p[64];
+    size_t len = 0;
+    CHECK_OK(nipc_increment_batch_encode(values, 4, good, sizeof good, &len));
+    CHECK_EQ_U64(len, 64);
+
+    /* Each case writes one u32 into a good payload (or shortens it); the
+     * one-pass decoder must give what the per-item path gives. */
+    static const struct {
+        uint32_t at, value, len;
+        nipc_error_t want;
+    } cases[] = {
+        {0, 0, 64, NIPC_OK},                            /* untouched */
+        {0, 0, 31, NIPC_ERR_TRUNCATED},                 /* shorter than the directory */
+        {0, 0, 63, NIPC_ERR_OUT_OF_BOUNDS},             /* item 3 runs past the end */
+        {8, 12, 64, NIPC_ERR_BAD_ALIGNMENT},            /* item 1 misaligned */
+        {12, 7, 64, NIPC_ERR_TRUNCATED},                /* item 1 shorter than 8 */
+        {12, 9, 64, NIPC_OK},                           /* item 1 a byte longer, still inside */
+        {28, 9, 64, NIPC_ERR_OUT_OF_BOUNDS},            /* item 3 a byte longer */
+        {24, 32, 64, NIPC_ERR_OUT_OF_BOUNDS},           /* item 3 starts at the end */
+        {16, 0xfffffff8u, 64, NIPC_ERR_OUT_OF_BOUNDS},  /* item 2 far out (wraps in 32 bits) */
+        {20, UINT32_MAX, 64, NIPC_ERR_OUT_OF_BOUNDS},   /* item 2's end wraps in 32 bits */
+        {0, 8, 64, NIPC_OK},                            /* item 0 read from item 1's place */
+        {4, 0, 64, NIPC_ERR_TRUNCATED},                 /* item 0 empty */
+        {4, 16, 64, NIPC_OK},                           /* item 0 of 16 bytes: rest ignored */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        memcpy(p, good, sizeof good);
+        put32(p + cases[c].at, cases[c].value);
+        uint64_t a[4] = {0}, b[4] = {0};
+        CHECK_ERR(increment_items_generic(p, cases[c].len, 4, b), cases[c].want);
+        CHECK_ERR(nipc_increment_batch_decode(p, cases[c].len, 4, a), cases[c].want);
+        if (cases[c].want == NIPC_OK)
+            CHECK_MEM(a, b, sizeof a);
+    }
+
+    /* Two bad items: the first one's error, whichever kind. */
+    memcpy(p, good, sizeof good);
+    put32(p + 12, 4);  /* item 1 short */
+    put32(p + 16, 3);  /* item 2 misaligned */
+    uint64_t a[4];
+    CHECK_ERR(nipc_increment_batch_decode(p, 64, 4, a), NIPC_ERR_TRUNCATED);
+    put32(p + 8, 1);   /* item 1 misaligned too: alignment is checked first */
+    CHECK_ERR(nipc_increment_batch_decode(p, 64, 4, a), NIPC_ERR_BAD_ALIGNMENT);
+
+    CHECK_OK(nipc_increment_batch_decode(NULL, 0, 0, NULL));
+    CHECK_ERR(nipc_increment_batch_decode(NULL, 8, 0, a), NIPC_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(nipc_increment_batch_decode(good, 64, 4, NULL), NIPC_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(nipc_increment_batch_decode(good, 64, UINT32_MAX, a), NIPC_ERR_TRUNCATED);
 }
 
 static void golden_string_reverse(void)
@@ -1742,6 +1856,7 @@ T_MAIN(T_CASE(hex_loader_self_check), T_CASE(vectors_all_present), T_CASE(vector
        T_CASE(vector_cgroups_req), T_CASE(vector_cgroups_resp),
        T_CASE(vector_cgroups_resp_empty), T_CASE(golden_hello), T_CASE(golden_hello_ack),
        T_CASE(golden_increment_single), T_CASE(golden_increment_batch),
+       T_CASE(increment_batch_encode_sizes), T_CASE(increment_batch_decode_matches_items),
        T_CASE(golden_string_reverse), T_CASE(golden_string_reverse_batch),
        T_CASE(golden_chunk_continuation), T_CASE(golden_cgroups_snapshot),
        T_CASE(increment_roundtrip), T_CASE(increment_encode_small_buffer),

@@ -661,6 +661,29 @@ static void batch_reject_wrapping_entry(void)
     CHECK_ERR(nipc_batch_item(b, len, 3, 1, &it, &il), NIPC_ERR_OUT_OF_BOUNDS);
 }
 
+static void batch_reject_first_bad_entry_decides(void)
+{
+    /* Two bad entries of different kinds: the error is the first one's,
+     * whichever kind it is (validate checks a whole directory at once and
+     * names the culprit only when something is wrong). */
+    uint8_t b[64];
+    size_t len = raw_batch3(b);
+    put32(b + 4, 100); /* entry 0 out of bounds */
+    put32(b + 16, 4);  /* entry 2 misaligned */
+    CHECK_ERR(nipc_batch_validate(b, len, 3), NIPC_ERR_OUT_OF_BOUNDS);
+
+    len = raw_batch3(b);
+    put32(b + 0, 4);    /* entry 0 misaligned */
+    put32(b + 20, 100); /* entry 2 out of bounds */
+    CHECK_ERR(nipc_batch_validate(b, len, 3), NIPC_ERR_BAD_ALIGNMENT);
+
+    /* an aligned offset far out and a short one: the largest end decides */
+    len = raw_batch3(b);
+    put32(b + 16, 0xfffffff8u);
+    put32(b + 20, 0);
+    CHECK_ERR(nipc_batch_validate(b, len, 3), NIPC_ERR_OUT_OF_BOUNDS);
+}
+
 static void batch_item_index_out_of_range(void)
 {
     uint8_t b[64];
@@ -1453,7 +1476,8 @@ T_MAIN(T_CASE(header_make_and_roundtrip), T_CASE(header_unchecked_fields_pass),
        T_CASE(batch_builder_item_count), T_CASE(batch_builder_size_overflow),
        T_CASE(batch_validate_accepts), T_CASE(batch_reject_short_directory),
        T_CASE(batch_reject_misaligned), T_CASE(batch_reject_out_of_bounds),
-       T_CASE(batch_reject_wrapping_entry), T_CASE(batch_item_index_out_of_range),
+       T_CASE(batch_reject_wrapping_entry), T_CASE(batch_reject_first_bad_entry_decides),
+       T_CASE(batch_item_index_out_of_range),
        T_CASE(batch_item_rechecks_entry), T_CASE(hello_roundtrip),
        T_CASE(hello_reject_truncated), T_CASE(hello_reject_layout),
        T_CASE(hello_reject_reserved), T_CASE(hello_flags_accepted), T_CASE(hello_ack_roundtrip),

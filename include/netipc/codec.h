@@ -39,6 +39,30 @@ NIPC_API nipc_error_t nipc_increment_encode(uint64_t value, void *buf, size_t ca
 /* Needs >= 8 bytes (TRUNCATED otherwise); extra bytes are ignored. */
 NIPC_API nipc_error_t nipc_increment_decode(const void *buf, size_t len, uint64_t *value);
 
+/*
+ * A whole Level 1 batch payload of `count` INCREMENT values (request or
+ * response), in one pass: byte for byte what nipc_batch_builder_add() of
+ * each nipc_increment_encode() gives (entry i = {8 i, 8}, value i at 8 i of
+ * the packed area), without two calls and a copy per item. *out_len =
+ * 16 * count, or the size needed. Errors: INVALID_ARGUMENT (values NULL
+ * with count > 0), SIZE_OVERFLOW (beyond 4 GiB), BUFFER_TOO_SMALL.
+ */
+NIPC_API nipc_error_t nipc_increment_batch_encode(const uint64_t *values, uint32_t count,
+                                                  void *buf, size_t cap, size_t *out_len);
+
+/*
+ * Decodes a Level 1 batch payload of `count` INCREMENT items into
+ * values[0..count), in one pass. Every entry is checked, whether or not the
+ * directory was validated before: the error is the one that
+ * nipc_batch_item() and then nipc_increment_decode() give for the first
+ * bad item (TRUNCATED: payload shorter than the directory or an item
+ * shorter than 8 bytes; BAD_ALIGNMENT; OUT_OF_BOUNDS); INVALID_ARGUMENT
+ * (payload NULL with len > 0, values NULL with count > 0). On error
+ * values[] is unspecified.
+ */
+NIPC_API nipc_error_t nipc_increment_batch_decode(const void *payload, size_t len, uint32_t count,
+                                                  uint64_t *values);
+
 /* --------------------------------------------------------- STRING_REVERSE */
 
 #define NIPC_STRING_REVERSE_FIXED 8u /* u32 offset (= 8) + u32 length */

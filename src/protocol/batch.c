@@ -32,26 +32,30 @@ nipc_error_t nipc_batch_builder_add(nipc_batch_builder_t *b, const void *item, u
     if (len && !item)
         return b->err = NIPC_ERR_INVALID_ARGUMENT;
 
+    uint64_t dir = dir_size(b->item_count);
     uint64_t offset = b->packed_len;
     uint64_t end = nipc__align8(offset + len);
-    uint64_t total = dir_size(b->item_count) + end;
-    if (total > UINT32_MAX)
+    if (dir + end > UINT32_MAX)
         return b->err = NIPC_ERR_SIZE_OVERFLOW;
-
-    if (b->err == NIPC_OK && total <= b->cap) {
-        uint8_t *packed = b->buf + dir_size(b->item_count);
-        uint8_t *entry = b->buf + dir_size(b->added);
-        nipc__st32(entry, (uint32_t)offset);
-        nipc__st32(entry + 4, len);
-        if (len)
-            memcpy(packed + offset, item, len);
-        memset(packed + offset + len, 0, (size_t)(end - offset - len));
-    } else {
-        b->err = NIPC_ERR_BUFFER_TOO_SMALL;
-    }
+    uint32_t index = b->added++;
     b->packed_len = end;
-    b->added++;
-    return b->err;
+    /* The size needed only grows, so an item that fits means every earlier
+     * one fitted too: no BUFFER_TOO_SMALL is pending past this check. */
+    if (dir + end > b->cap)
+        return b->err = NIPC_ERR_BUFFER_TOO_SMALL;
+
+    uint8_t *entry = b->buf + dir_size(index);
+    uint8_t *slot = b->buf + dir + offset;
+    nipc__st32(entry, (uint32_t)offset);
+    nipc__st32(entry + 4, len);
+    /* The padding (1 to 7 bytes) lies in the item's last 8-byte word: zero
+     * that word, then copy the item over it. Cheaper per item than a
+     * memset() call, and the bytes written are the same. */
+    if (len % 8u)
+        nipc__st64(b->buf + dir + end - 8u, 0);
+    if (len)
+        memcpy(slot, item, len);
+    return NIPC_OK;
 }
 
 nipc_error_t nipc_batch_builder_finish(nipc_batch_builder_t *b, size_t *payload_len)
@@ -80,6 +84,18 @@ static nipc_error_t check_entry(const uint8_t *p, uint64_t packed_len, uint32_t 
     return NIPC_OK;
 }
 
+/* The error of the first bad entry of a directory, walked entry by entry. */
+static nipc_error_t first_bad_entry(const uint8_t *p, uint64_t packed_len, uint32_t item_count)
+{
+    for (uint32_t i = 0; i < item_count; i++) {
+        uint32_t off, length;
+        nipc_error_t err = check_entry(p, packed_len, i, &off, &length);
+        if (err != NIPC_OK)
+            return err;
+    }
+    return NIPC_OK;
+}
+
 nipc_error_t nipc_batch_validate(const void *payload, size_t len, uint32_t item_count)
 {
     if (!payload && len)
@@ -87,13 +103,23 @@ nipc_error_t nipc_batch_validate(const void *payload, size_t len, uint32_t item_
     if (dir_size(item_count) > len)
         return NIPC_ERR_TRUNCATED;
     uint64_t packed_len = len - dir_size(item_count);
+    /* Every receiver runs this on every batch, and directories are almost
+     * always good: one pass with no exit, the OR of the offsets for the
+     * alignment and the largest end for the bounds, then one test. Only a
+     * bad directory is walked again, to report its first bad entry's error
+     * exactly as before. */
+    const uint8_t *p = payload;
+    uint32_t offsets = 0;
+    uint64_t last_end = 0;
     for (uint32_t i = 0; i < item_count; i++) {
-        uint32_t off, length;
-        nipc_error_t err = check_entry(payload, packed_len, i, &off, &length);
-        if (err != NIPC_OK)
-            return err;
+        uint32_t off = nipc__ld32(p + (size_t)i * NIPC_BATCH_ENTRY_SIZE);
+        uint64_t end = (uint64_t)off + nipc__ld32(p + (size_t)i * NIPC_BATCH_ENTRY_SIZE + 4);
+        offsets |= off;
+        last_end = end > last_end ? end : last_end;
     }
-    return NIPC_OK;
+    if (offsets % 8u == 0 && last_end <= packed_len)
+        return NIPC_OK;
+    return first_bad_entry(payload, packed_len, item_count);
 }
 
 nipc_error_t nipc_batch_item(const void *payload, size_t len, uint32_t item_count,

@@ -49,22 +49,8 @@ static nipc_error_t decode_increment_batch(void *ctx, const nipc_message_t *msg)
     batch_result_t *r = ctx;
     if (!(msg->header.flags & NIPC_FLAG_BATCH) || msg->header.item_count != r->count)
         return NIPC_ERR_BAD_RESPONSE;
-    /* Level 1 validated the directory (every entry 8-aligned and inside the
-     * payload: count >= 2 here, with the batch flag), so only the item size
-     * is left to check: the errors of nipc_batch_item() and
-     * nipc_increment_decode(), inline, since a call per item cost more than
-     * the transport on large batches. On error out[] is unspecified. */
-    uint64_t dir = (uint64_t)r->count * NIPC_BATCH_ENTRY_SIZE;
-    if (dir > msg->header.payload_len)
-        return NIPC_ERR_TRUNCATED;
-    const uint8_t *packed = msg->payload + dir;
-    for (uint32_t i = 0; i < r->count; i++) {
-        const uint8_t *entry = msg->payload + (size_t)i * NIPC_BATCH_ENTRY_SIZE;
-        if (nipc__ld32(entry + 4) < NIPC_INCREMENT_SIZE)
-            return NIPC_ERR_TRUNCATED;
-        r->out[i] = nipc__ld64(packed + nipc__ld32(entry));
-    }
-    return NIPC_OK;
+    /* On error out[] is unspecified. */
+    return nipc_increment_batch_decode(msg->payload, msg->header.payload_len, r->count, r->out);
 }
 
 nipc_error_t nipc_client_increment_batch(nipc_client_t *c, const uint64_t *values, uint32_t count,
@@ -83,16 +69,10 @@ nipc_error_t nipc_client_increment_batch(nipc_client_t *c, const uint64_t *value
     uint8_t *buf = nipc__client_request_buffer(c, need);
     if (!buf)
         return NIPC_ERR_NO_MEMORY;
-    /* The layout is fixed (entry i = {8 i, 8}, item i at 8 i of the packed
-     * area): the bytes the batch builder would write, without its calls per
-     * item. */
-    size_t dir = (size_t)count * NIPC_BATCH_ENTRY_SIZE;
-    for (uint32_t i = 0; i < count; i++) {
-        nipc__st32(buf + (size_t)i * NIPC_BATCH_ENTRY_SIZE, i * NIPC_INCREMENT_SIZE);
-        nipc__st32(buf + (size_t)i * NIPC_BATCH_ENTRY_SIZE + 4, NIPC_INCREMENT_SIZE);
-        nipc__st64(buf + dir + (size_t)i * NIPC_INCREMENT_SIZE, values[i]);
-    }
-    size_t len = need;
+    size_t len;
+    nipc_error_t err = nipc_increment_batch_encode(values, count, buf, need, &len);
+    if (err != NIPC_OK)
+        return err;
     batch_result_t r = {out, count};
     nipc__call_t call = {
         .method = NIPC_METHOD_INCREMENT,
