@@ -176,10 +176,13 @@ func serverRole(sc scenario, dir string, in *bufio.Reader) {
 		}
 		switch string(cmd) { // a conversion in a switch does not allocate
 		case "mark":
-			// Snapshot after the answer is written: the write is not the
-			// server's work, and a fmt call would allocate.
+			// Requests before the answer: once "marked" is out the client
+			// may start, and its first requests belong to the window. CPU
+			// and allocations after it: the write is not the server's work,
+			// and a fmt call would allocate.
+			r0 = s.Stats().Requests
 			os.Stdout.Write(markedLine)
-			u0, a0, r0 = rusage(), mallocs(), s.Stats().Requests
+			u0, a0 = rusage(), mallocs()
 		case "stop":
 			u, a, r := rusage(), mallocs(), s.Stats().Requests
 			s.Close()
