@@ -782,7 +782,7 @@ typedef struct cache_local {
     nipc_cgroups_cache_t *cache;
     nipc_cgroup_set_t set;
     bench_key_t *keys;
-    uint32_t nkeys, next;
+    uint32_t nkeys;
     int per_lookup;
     nipc_server_t *srv; /* kept while a refresher runs */
     uint32_t refresh_ms;
@@ -792,6 +792,10 @@ typedef struct cache_local {
     atomic_int stop;
     atomic_uint started;         /* readers started: each begins at its own key */
     atomic_uint_fast64_t others; /* lookups of the other readers, in whole blocks */
+    /* The measuring thread's cursor, written every lookup: a line of its own. */
+    char gap[64];
+    uint32_t next;
+    char gap2[64];
 } cache_local_t;
 
 static nipc_error_t on_cache_snapshot(void *ctx, void *buf, size_t cap, size_t *out_len)
@@ -800,19 +804,21 @@ static nipc_error_t on_cache_snapshot(void *ctx, void *buf, size_t cap, size_t *
     return nipc_cgroup_set_encode(&cl->set, SNAPSHOT_GENERATION, buf, cap, out_len);
 }
 
-/* `count` lookups from *next on, a guard each; returns how many were found. */
-static uint64_t guarded_lookups(cache_local_t *cl, uint32_t *next, uint32_t count)
+/* `count` lookups of keys[*next...], a guard each; returns how many were
+ * found. Arguments, not cache_local_t fields: the measuring thread writes
+ * its cursor there, and reader threads must not share that cache line. */
+static uint64_t guarded_lookups(nipc_cgroups_cache_t *cache, const bench_key_t *keys,
+                                uint32_t nkeys, uint32_t *next, uint32_t count)
 {
     uint64_t found = 0;
     for (uint32_t i = 0; i < count; i++) {
-        const bench_key_t *k = &cl->keys[*next];
-        if (++*next == cl->nkeys)
+        const bench_key_t *k = &keys[*next];
+        if (++*next == nkeys)
             *next = 0;
-        nipc_cgroups_cache_read_lock(cl->cache);
-        const nipc_cgroup_item_t *item =
-            nipc_cgroups_cache_get(cl->cache, k->hash, k->name, k->len);
+        nipc_cgroups_cache_read_lock(cache);
+        const nipc_cgroup_item_t *item = nipc_cgroups_cache_get(cache, k->hash, k->name, k->len);
         found += item && item->path.len;
-        nipc_cgroups_cache_read_unlock(cl->cache);
+        nipc_cgroups_cache_read_unlock(cache);
     }
     return found;
 }
@@ -820,9 +826,12 @@ static uint64_t guarded_lookups(cache_local_t *cl, uint32_t *next, uint32_t coun
 static void *cache_reader_main(void *arg)
 {
     cache_local_t *cl = arg;
-    uint32_t next = (atomic_fetch_add(&cl->started, 1) + 1u) * 997u % cl->nkeys;
+    nipc_cgroups_cache_t *cache = cl->cache;
+    const bench_key_t *keys = cl->keys;
+    uint32_t nkeys = cl->nkeys;
+    uint32_t next = (atomic_fetch_add(&cl->started, 1) + 1u) * 997u % nkeys;
     while (!atomic_load_explicit(&cl->stop, memory_order_relaxed)) {
-        if (guarded_lookups(cl, &next, CACHE_COUNT_EVERY) != CACHE_COUNT_EVERY) {
+        if (guarded_lookups(cache, keys, nkeys, &next, CACHE_COUNT_EVERY) != CACHE_COUNT_EVERY) {
             fprintf(stderr, "bench: cache reader: a key was not found\n");
             abort();
         }
@@ -898,7 +907,7 @@ static uint64_t cache_block(void *state, uint32_t count)
 {
     cache_local_t *cl = state;
     if (cl->per_lookup)
-        return guarded_lookups(cl, &cl->next, count);
+        return guarded_lookups(cl->cache, cl->keys, cl->nkeys, &cl->next, count);
     /* One read guard per block: a consumer takes the guard for a pass of
      * lookups, not for each one. */
     uint64_t found = 0;
