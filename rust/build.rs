@@ -69,16 +69,28 @@ fn main() {
     generate_error_kinds(&header, &out.join("error_kinds.rs"));
 
     let mut probe = cc::Build::new();
-    probe.file(manifest.join("csrc/layout.c")).flag("-std=c11").warnings(true);
+    probe
+        .file(manifest.join("csrc/layout.c"))
+        .flag("-std=c11")
+        .warnings(true);
     for dir in &include_dirs {
         probe.include(dir);
     }
     probe.compile("netipc_rust_layout");
-    println!("cargo:rerun-if-changed={}", manifest.join("csrc/layout.c").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        manifest.join("csrc/layout.c").display()
+    );
 
     let peer_src = manifest.join("tests/c_peer.c");
     if link != "none" && peer_src.exists() {
-        build_peer(&peer_src, &include_dirs, &peer_link, sanitize.as_deref(), &out);
+        build_peer(
+            &peer_src,
+            &include_dirs,
+            &peer_link,
+            sanitize.as_deref(),
+            &out,
+        );
     }
 }
 
@@ -100,14 +112,15 @@ fn cmake_condition(cond: &str) -> bool {
 fn source_list(root: &Path) -> Vec<PathBuf> {
     let cmake = root.join("cmake/NetipcSources.cmake");
     println!("cargo:rerun-if-changed={}", cmake.display());
-    let text = fs::read_to_string(&cmake)
-        .unwrap_or_else(|e| panic!("{}: {}", cmake.display(), e));
+    let text = fs::read_to_string(&cmake).unwrap_or_else(|e| panic!("{}: {}", cmake.display(), e));
     // One entry per open if(): (enclosing blocks active, condition, in else()).
     let mut stack: Vec<(bool, bool, bool)> = Vec::new();
     let mut files = Vec::new();
     for raw in text.lines() {
         let line = raw.split('#').next().unwrap_or("").trim();
-        let active = stack.iter().all(|&(outer, cond, in_else)| outer && cond != in_else);
+        let active = stack
+            .iter()
+            .all(|&(outer, cond, in_else)| outer && cond != in_else);
         if let Some(cond) = line.strip_prefix("if(").and_then(|l| l.strip_suffix(')')) {
             let value = cmake_condition(cond);
             stack.push((active, value, false));
@@ -133,8 +146,14 @@ fn source_list(root: &Path) -> Vec<PathBuf> {
             }
         }
     }
-    assert!(stack.is_empty(), "cmake/NetipcSources.cmake: unbalanced if()");
-    assert!(!files.is_empty(), "cmake/NetipcSources.cmake: no sources found");
+    assert!(
+        stack.is_empty(),
+        "cmake/NetipcSources.cmake: unbalanced if()"
+    );
+    assert!(
+        !files.is_empty(),
+        "cmake/NetipcSources.cmake: no sources found"
+    );
     files
 }
 
@@ -161,7 +180,9 @@ fn build_from_source(root: &Path, sanitize: Option<&str>) -> PathBuf {
         build.define("_GNU_SOURCE", None);
     }
     if let Some(s) = sanitize {
-        build.flag(&format!("-fsanitize={}", s)).flag("-fno-omit-frame-pointer");
+        build
+            .flag(&format!("-fsanitize={}", s))
+            .flag("-fno-omit-frame-pointer");
         println!("cargo:rustc-link-arg=-fsanitize={}", s);
     }
     build.compile("netipc");
@@ -174,21 +195,40 @@ fn build_from_source(root: &Path, sanitize: Option<&str>) -> PathBuf {
 }
 
 /// Builds the C peer program of the cross-language tests.
-fn build_peer(src: &Path, includes: &[PathBuf], link: &[String], sanitize: Option<&str>, out: &Path) {
+fn build_peer(
+    src: &Path,
+    includes: &[PathBuf],
+    link: &[String],
+    sanitize: Option<&str>,
+    out: &Path,
+) {
     println!("cargo:rerun-if-changed={}", src.display());
     let exe = out.join("netipc_c_peer");
     let compiler = cc::Build::new().cargo_metadata(false).get_compiler();
     let mut cmd = compiler.to_command();
-    cmd.arg("-std=c11").arg("-D_GNU_SOURCE").arg("-O1").arg("-g").arg("-Wall").arg("-Wextra");
+    cmd.arg("-std=c11")
+        .arg("-D_GNU_SOURCE")
+        .arg("-O1")
+        .arg("-g")
+        .arg("-Wall")
+        .arg("-Wextra");
     for dir in includes {
         cmd.arg(format!("-I{}", dir.display()));
     }
     if let Some(s) = sanitize {
-        cmd.arg(format!("-fsanitize={}", s)).arg("-fno-omit-frame-pointer");
+        cmd.arg(format!("-fsanitize={}", s))
+            .arg("-fno-omit-frame-pointer");
     }
     cmd.arg("-o").arg(&exe).arg(src).args(link).arg("-lpthread");
-    let status = cmd.status().unwrap_or_else(|e| panic!("running the C compiler: {}", e));
-    assert!(status.success(), "building {} failed: {:?}", src.display(), cmd);
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("running the C compiler: {}", e));
+    assert!(
+        status.success(),
+        "building {} failed: {:?}",
+        src.display(),
+        cmd
+    );
     println!("cargo:rustc-env=NETIPC_C_PEER={}", exe.display());
 }
 
@@ -209,7 +249,9 @@ fn camel(name: &str) -> String {
 /// ErrorKind enum and its tables.
 fn generate_error_kinds(header: &Path, dest: &Path) {
     let text = fs::read_to_string(header).unwrap_or_else(|e| panic!("{}: {}", header.display(), e));
-    let start = text.find("#define NIPC_ERROR_LIST(X)").expect("NIPC_ERROR_LIST not found");
+    let start = text
+        .find("#define NIPC_ERROR_LIST(X)")
+        .expect("NIPC_ERROR_LIST not found");
     let mut entries: Vec<(String, String)> = Vec::new();
     for line in text[start..].lines().skip(1) {
         let t = line.trim().trim_end_matches('\\').trim();
@@ -225,7 +267,10 @@ fn generate_error_kinds(header: &Path, dest: &Path) {
             break;
         }
     }
-    assert!(entries.len() > 1 && entries[0].0 == "OK", "NIPC_ERROR_LIST must start with OK");
+    assert!(
+        entries.len() > 1 && entries[0].0 == "OK",
+        "NIPC_ERROR_LIST must start with OK"
+    );
     let mut s = String::new();
     s.push_str("// Generated by build.rs from NIPC_ERROR_LIST in include/netipc/error.h.\n\n");
     s.push_str("/// What went wrong: one kind per `nipc_error_t` code except `OK`.\n///\n");
@@ -233,10 +278,19 @@ fn generate_error_kinds(header: &Path, dest: &Path) {
     s.push_str("/// the discriminant is the C code.\n///\n");
     s.push_str("/// ```\n/// use netipc::ErrorKind;\n/// assert_eq!(ErrorKind::Timeout.name(), \"TIMEOUT\");\n");
     s.push_str("/// assert_eq!(ErrorKind::from_code(ErrorKind::Timeout.code()), Some(ErrorKind::Timeout));\n/// ```\n");
-    s.push_str("#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]\n#[non_exhaustive]\n");
+    s.push_str(
+        "#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]\n#[non_exhaustive]\n",
+    );
     s.push_str("#[repr(u32)]\npub enum ErrorKind {\n");
     for (i, (name, msg)) in entries.iter().enumerate().skip(1) {
-        let _ = writeln!(s, "    /// {} (`NIPC_ERR_{}`).\n    {} = {},", msg, name, camel(name), i);
+        let _ = writeln!(
+            s,
+            "    /// {} (`NIPC_ERR_{}`).\n    {} = {},",
+            msg,
+            name,
+            camel(name),
+            i
+        );
     }
     s.push_str("}\n\n");
     s.push_str("/// Every kind, in code order.\npub(crate) const ALL_KINDS: &[ErrorKind] = &[\n");

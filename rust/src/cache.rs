@@ -97,14 +97,21 @@ impl CgroupsCache {
     /// assert!(!cache.is_ready());
     /// # Ok::<(), netipc::Error>(())
     /// ```
-    pub fn new(run_dir: impl AsRef<Path>, service: &str, config: &ClientConfig) -> Result<CgroupsCache> {
+    pub fn new(
+        run_dir: impl AsRef<Path>,
+        service: &str,
+        config: &ClientConfig,
+    ) -> Result<CgroupsCache> {
         let dir = c_path(run_dir.as_ref())?;
-        let service = c_string(service.as_bytes()).map_err(|_| Error::from(ErrorKind::BadServiceName))?;
+        let service =
+            c_string(service.as_bytes()).map_err(|_| Error::from(ErrorKind::BadServiceName))?;
         let cfg = config.to_raw();
         let mut out: *mut ffi::nipc_cgroups_cache_t = std::ptr::null_mut();
         // SAFETY: the strings and config live for the call; the library
         // copies what it keeps.
-        check(unsafe { ffi::nipc_cgroups_cache_create(dir.as_ptr(), service.as_ptr(), &cfg, &mut out) })?;
+        check(unsafe {
+            ffi::nipc_cgroups_cache_create(dir.as_ptr(), service.as_ptr(), &cfg, &mut out)
+        })?;
         let raw = NonNull::new(out).ok_or(ErrorKind::NoMemory)?;
         Ok(CgroupsCache { raw })
     }
@@ -208,13 +215,19 @@ impl CgroupsCache {
         let key = self.ptr() as usize;
         GUARDED.with(|g| {
             let mut g = g.borrow_mut();
-            assert!(!g.contains(&key), "CgroupsCache::read(): this thread already holds a read guard of this cache");
+            assert!(
+                !g.contains(&key),
+                "CgroupsCache::read(): this thread already holds a read guard of this cache"
+            );
             g.push(key);
         });
         // SAFETY: a valid cache; this thread holds no guard of it (checked
         // above), as the C library requires.
         unsafe { ffi::nipc_cgroups_cache_read_lock(self.ptr()) };
-        CacheReadGuard { cache: self, _not_send: PhantomData }
+        CacheReadGuard {
+            cache: self,
+            _not_send: PhantomData,
+        }
     }
 
     /// Counters and state.
@@ -250,7 +263,11 @@ impl CgroupsCache {
             generation: s.generation,
             refresh_success_count: s.refresh_success_count,
             refresh_failure_count: s.refresh_failure_count,
-            last_refresh: if s.last_refresh_ms == 0 { None } else { Some(Duration::from_millis(s.last_refresh_ms)) },
+            last_refresh: if s.last_refresh_ms == 0 {
+                None
+            } else {
+                Some(Duration::from_millis(s.last_refresh_ms))
+            },
             last_error: ErrorKind::from_code(s.last_error),
             client_state: ClientState::from_raw(s.client_state),
         }
@@ -267,7 +284,9 @@ impl Drop for CgroupsCache {
 
 impl fmt::Debug for CgroupsCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CgroupsCache").field("ready", &self.is_ready()).finish()
+        f.debug_struct("CgroupsCache")
+            .field("ready", &self.is_ready())
+            .finish()
     }
 }
 
@@ -390,7 +409,11 @@ impl<'c> CacheReadGuard<'c> {
     /// # Ok::<(), netipc::Error>(())
     /// ```
     pub fn iter(&self) -> CacheIter<'_, 'c> {
-        CacheIter { guard: self, next: 0, len: self.len() }
+        CacheIter {
+            guard: self,
+            next: 0,
+            len: self.len(),
+        }
     }
 }
 
@@ -439,6 +462,8 @@ impl Drop for CacheReadGuard<'_> {
 
 impl fmt::Debug for CacheReadGuard<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CacheReadGuard").field("len", &self.len()).finish()
+        f.debug_struct("CacheReadGuard")
+            .field("len", &self.len())
+            .finish()
     }
 }

@@ -225,13 +225,16 @@ impl Client {
     /// ```
     pub fn new(run_dir: impl AsRef<Path>, service: &str, config: &ClientConfig) -> Result<Client> {
         let dir = c_path(run_dir.as_ref())?;
-        let service = c_string(service.as_bytes()).map_err(|_| Error::from(ErrorKind::BadServiceName))?;
+        let service =
+            c_string(service.as_bytes()).map_err(|_| Error::from(ErrorKind::BadServiceName))?;
         let raw_config = config.to_raw();
         let mut out: *mut ffi::nipc_client_t = std::ptr::null_mut();
         // SAFETY: the strings are NUL-terminated and live for the call;
         // the config (and the uid list it points to, owned by `config`) is
         // read during the call only: the C library copies what it keeps.
-        check(unsafe { ffi::nipc_client_create(dir.as_ptr(), service.as_ptr(), &raw_config, &mut out) })?;
+        check(unsafe {
+            ffi::nipc_client_create(dir.as_ptr(), service.as_ptr(), &raw_config, &mut out)
+        })?;
         let raw = NonNull::new(out).ok_or(ErrorKind::NoMemory)?;
         Ok(Client {
             raw: Arc::new(RawClient(raw)),
@@ -330,12 +333,13 @@ impl Client {
     /// abort.abort();
     /// assert_eq!(client.increment(1).unwrap_err().kind(), netipc::ErrorKind::Aborted);
     /// client.clear_abort();
-    /// client.refresh()?;
     /// assert_eq!(client.increment(1)?, 2);
     /// # Ok::<(), netipc::Error>(())
     /// ```
     pub fn abort_handle(&self) -> AbortHandle {
-        AbortHandle { raw: Arc::clone(&self.raw) }
+        AbortHandle {
+            raw: Arc::clone(&self.raw),
+        }
     }
 
     /// Clears an abort: later calls run again.
@@ -425,7 +429,13 @@ impl Client {
         // SAFETY: `values` and `out` hold n elements each; the client is
         // used by this call only.
         check(unsafe {
-            ffi::nipc_client_increment_batch(self.ptr(), values.as_ptr(), n, out.as_mut_ptr(), self.timeout_ms)
+            ffi::nipc_client_increment_batch(
+                self.ptr(),
+                values.as_ptr(),
+                n,
+                out.as_mut_ptr(),
+                self.timeout_ms,
+            )
         })
     }
 
@@ -452,7 +462,13 @@ impl Client {
         // SAFETY: `input` covers s.len() readable bytes; the client is used
         // by this call only; *out is written on OK.
         check(unsafe {
-            ffi::nipc_client_string_reverse(self.ptr(), input.ptr, input.len, out.as_mut_ptr(), self.timeout_ms)
+            ffi::nipc_client_string_reverse(
+                self.ptr(),
+                input.ptr,
+                input.len,
+                out.as_mut_ptr(),
+                self.timeout_ms,
+            )
         })?;
         // SAFETY: on OK *out views the client's buffer, valid until the next
         // call on it, which needs &mut self: the returned borrow of self
@@ -476,7 +492,9 @@ impl Client {
     pub fn cgroups_snapshot(&mut self) -> Result<CgroupsSnapshot<'_>> {
         let mut view = MaybeUninit::<ffi::nipc_cgroups_view_t>::uninit();
         // SAFETY: the client is used by this call only; *view is written on OK.
-        check(unsafe { ffi::nipc_client_cgroups_snapshot(self.ptr(), view.as_mut_ptr(), self.timeout_ms) })?;
+        check(unsafe {
+            ffi::nipc_client_cgroups_snapshot(self.ptr(), view.as_mut_ptr(), self.timeout_ms)
+        })?;
         // SAFETY: on OK the view is decoded and points into the client's
         // buffer, valid until the next call, close or free, each of which
         // needs &mut self or ownership: the view borrows self until then.
@@ -514,7 +532,13 @@ impl Client {
         // this call; the client is used by this call only; *view is
         // written on OK.
         let err = unsafe {
-            ffi::nipc_client_cgroups_lookup(self.ptr(), self.keys.as_ptr(), n, view.as_mut_ptr(), self.timeout_ms)
+            ffi::nipc_client_cgroups_lookup(
+                self.ptr(),
+                self.keys.as_ptr(),
+                n,
+                view.as_mut_ptr(),
+                self.timeout_ms,
+            )
         };
         self.keys.clear();
         check(err)?;
@@ -540,7 +564,13 @@ impl Client {
         // SAFETY: `pids` holds n readable u32; the client is used by this
         // call only; *view is written on OK.
         check(unsafe {
-            ffi::nipc_client_apps_lookup(self.ptr(), pids.as_ptr(), n, view.as_mut_ptr(), self.timeout_ms)
+            ffi::nipc_client_apps_lookup(
+                self.ptr(),
+                pids.as_ptr(),
+                n,
+                view.as_mut_ptr(),
+                self.timeout_ms,
+            )
         })?;
         // SAFETY: as for cgroups_lookup.
         Ok(unsafe { AppsLookup::from_raw(view.assume_init()) })

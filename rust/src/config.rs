@@ -357,12 +357,21 @@ impl fmt::Debug for ClientConfig {
             .field("max_request_batch_items", &r.max_request_batch_items)
             .field("max_response_payload_bytes", &r.max_response_payload_bytes)
             .field("max_payload_ceiling", &r.max_payload_ceiling)
-            .field("auth_token", &if r.auth_token != 0 { "set" } else { "none" })
+            .field(
+                "auth_token",
+                &if r.auth_token != 0 { "set" } else { "none" },
+            )
             .field("call_timeout_ms", &r.call_timeout_ms)
             .field("shm_attach_timeout_ms", &r.shm_attach_timeout_ms)
             .field("max_logical_lookup_items", &r.max_logical_lookup_items)
-            .field("max_logical_lookup_subcalls", &r.max_logical_lookup_subcalls)
-            .field("max_logical_lookup_response_bytes", &r.max_logical_lookup_response_bytes)
+            .field(
+                "max_logical_lookup_subcalls",
+                &r.max_logical_lookup_subcalls,
+            )
+            .field(
+                "max_logical_lookup_response_bytes",
+                &r.max_logical_lookup_response_bytes,
+            )
             .field("allowed_server_uids", &self.allowed_server_uids)
             .finish()
     }
@@ -552,7 +561,10 @@ impl fmt::Debug for ServerConfig {
             .field("max_request_payload_bytes", &r.max_request_payload_bytes)
             .field("max_request_batch_items", &r.max_request_batch_items)
             .field("max_response_payload_bytes", &r.max_response_payload_bytes)
-            .field("auth_token", &if r.auth_token != 0 { "set" } else { "none" })
+            .field(
+                "auth_token",
+                &if r.auth_token != 0 { "set" } else { "none" },
+            )
             .field("max_sessions", &r.max_sessions)
             .field("handshake_timeout_ms", &r.handshake_timeout_ms)
             .field("allowed_uids", &self.allowed_uids)

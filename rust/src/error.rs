@@ -116,7 +116,7 @@ impl Error {
     ///
     /// ```
     /// use netipc::{Error, ErrorKind};
-    /// assert_eq!(Error::from(ErrorKind::Timeout).os_error(), None);
+    /// assert!(Error::from(ErrorKind::Timeout).os_error().is_none());
     /// ```
     pub fn os_error(&self) -> Option<std::io::Error> {
         if self.os_error == 0 {
@@ -209,11 +209,17 @@ mod tests {
 
     #[test]
     fn display_names_kind_and_os_error() {
-        let e = Error { kind: ErrorKind::Io, os_error: 2 };
+        let e = Error {
+            kind: ErrorKind::Io,
+            os_error: 2,
+        };
         let s = e.to_string();
         assert!(s.starts_with("operating system I/O error (IO): "), "{}", s);
         assert_eq!(e.os_error().and_then(|o| o.raw_os_error()), Some(2));
         assert!(check(0).is_ok());
-        assert_eq!(check(ErrorKind::Timeout.code()).unwrap_err().kind(), ErrorKind::Timeout);
+        assert_eq!(
+            check(ErrorKind::Timeout.code()).unwrap_err().kind(),
+            ErrorKind::Timeout
+        );
     }
 }

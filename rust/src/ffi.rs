@@ -454,8 +454,10 @@ extern "C" {
         config: *const nipc_client_config_t,
         out: *mut *mut nipc_cgroups_cache_t,
     ) -> nipc_error_t;
-    pub fn nipc_cgroups_cache_refresh(c: *mut nipc_cgroups_cache_t, timeout_ms: u32)
-        -> nipc_error_t;
+    pub fn nipc_cgroups_cache_refresh(
+        c: *mut nipc_cgroups_cache_t,
+        timeout_ms: u32,
+    ) -> nipc_error_t;
     pub fn nipc_cgroups_cache_ready(c: *const nipc_cgroups_cache_t) -> bool;
     pub fn nipc_cgroups_cache_read_lock(c: *mut nipc_cgroups_cache_t);
     pub fn nipc_cgroups_cache_read_unlock(c: *mut nipc_cgroups_cache_t);
@@ -485,8 +487,15 @@ static EMPTY: [u8; 1] = [0];
 /// `None` when it is longer than the C API's `uint32_t` lengths allow.
 pub fn str_of(bytes: &[u8]) -> Option<nipc_str_t> {
     let len = u32::try_from(bytes.len()).ok()?;
-    let ptr = if bytes.is_empty() { EMPTY.as_ptr() } else { bytes.as_ptr() };
-    Some(nipc_str_t { ptr: ptr.cast(), len })
+    let ptr = if bytes.is_empty() {
+        EMPTY.as_ptr()
+    } else {
+        bytes.as_ptr()
+    };
+    Some(nipc_str_t {
+        ptr: ptr.cast(),
+        len,
+    })
 }
 
 /// The bytes of a `nipc_str_t` the C library handed out.
@@ -545,7 +554,10 @@ mod tests {
             // SAFETY: addr_of! computes a field address without reading or
             // creating a reference to the uninitialised value.
             let field = unsafe { std::ptr::addr_of!((*base).$f) };
-            (concat!(stringify!($t), ".", stringify!($f)).to_string(), field as usize - base as usize)
+            (
+                concat!(stringify!($t), ".", stringify!($f)).to_string(),
+                field as usize - base as usize,
+            )
         }};
     }
     macro_rules! layout {
@@ -595,7 +607,10 @@ mod tests {
                 client_state }
         );
         rust.push(("nipc_error_t".to_string(), size_of::<nipc_error_t>()));
-        rust.push(("nipc_client_state_t".to_string(), size_of::<nipc_client_state_t>()));
+        rust.push((
+            "nipc_client_state_t".to_string(),
+            size_of::<nipc_client_state_t>(),
+        ));
 
         // SAFETY: csrc/layout.c defines nipc_rust_layout with
         // nipc_rust_layout_count entries of {static string, size_t}.
@@ -603,12 +618,24 @@ mod tests {
             let n = nipc_rust_layout_count;
             std::slice::from_raw_parts(nipc_rust_layout.as_ptr(), n)
                 .iter()
-                .map(|e| (CStr::from_ptr(e.name).to_string_lossy().into_owned(), e.value))
+                .map(|e| {
+                    (
+                        CStr::from_ptr(e.name).to_string_lossy().into_owned(),
+                        e.value,
+                    )
+                })
                 .collect()
         };
-        assert_eq!(c.len(), rust.len(), "csrc/layout.c and this test list different fields");
+        assert_eq!(
+            c.len(),
+            rust.len(),
+            "csrc/layout.c and this test list different fields"
+        );
         for ((cn, cv), (rn, rv)) in c.iter().zip(rust.iter()) {
-            assert_eq!(cn, rn, "csrc/layout.c and this test list fields in another order");
+            assert_eq!(
+                cn, rn,
+                "csrc/layout.c and this test list fields in another order"
+            );
             assert_eq!(cv, rv, "{}: C says {}, Rust says {}", cn, cv, rv);
         }
     }

@@ -94,13 +94,20 @@ pub fn service_name_valid(name: &str) -> bool {
 /// `false` means it was not netipc's. Async-signal-safe. Rust's standard
 /// library installs no `SIGBUS` handler, so most programs never need this.
 ///
+/// # Safety
+/// Call it only from a `SIGBUS` handler, with the faulting address: for an
+/// address inside a live region it replaces that page with zeros, under
+/// whatever still reads it (a view into shared memory included).
+///
 /// ```
-/// let mut local = 0u8;
-/// assert!(!netipc::shm_fault_recover(&mut local as *mut u8 as *mut std::os::raw::c_void));
+/// // An address outside every netipc region is left alone.
+/// let local = 0u8;
+/// let ours = unsafe { netipc::shm_fault_recover(&local as *const u8 as *mut std::os::raw::c_void) };
+/// assert!(!ours);
 /// ```
-pub fn shm_fault_recover(addr: *mut std::os::raw::c_void) -> bool {
-    // SAFETY: the function only compares `addr` with the regions netipc
-    // mapped and remaps a page inside one of them; any address is accepted.
+pub unsafe fn shm_fault_recover(addr: *mut std::os::raw::c_void) -> bool {
+    // SAFETY: the caller calls it from a SIGBUS handler with the fault
+    // address (this function's contract), as transport.h prescribes.
     unsafe { ffi::nipc_shm_fault_recover(addr) }
 }
 
@@ -163,41 +170,59 @@ pub mod __doc {
     /// A started "increment" server answering v + 1.
     pub fn increment_server(dir: &Path) -> Result<Server> {
         let cfg = ServerConfig::new().max_request_batch_items(64);
-        started(Server::increment(dir, "increment", &cfg, |v| Ok(v.wrapping_add(1)))?)
+        started(Server::increment(dir, "increment", &cfg, |v| {
+            Ok(v.wrapping_add(1))
+        })?)
     }
 
     /// increment_server() and a connected client (batches up to 64).
     pub fn increment_pair(dir: &Path) -> Result<(Server, Client)> {
         let s = increment_server(dir)?;
-        let mut c = Client::new(dir, "increment", &ClientConfig::new().max_request_batch_items(64))?;
+        let mut c = Client::new(
+            dir,
+            "increment",
+            &ClientConfig::new().max_request_batch_items(64),
+        )?;
         c.refresh()?;
         Ok((s, c))
     }
 
     /// A started "reverse" server and a connected client.
     pub fn reverse_pair(dir: &Path) -> Result<(Server, Client)> {
-        let s = started(Server::string_reverse(dir, "reverse", &ServerConfig::new(), |input, out| {
-            let out = out.get_mut(..input.len()).ok_or(ErrorKind::BufferTooSmall)?;
-            for (o, i) in out.iter_mut().zip(input.iter().rev()) {
-                *o = *i;
-            }
-            Ok(input.len())
-        })?)?;
+        let s = started(Server::string_reverse(
+            dir,
+            "reverse",
+            &ServerConfig::new(),
+            |input, out| {
+                let out = out
+                    .get_mut(..input.len())
+                    .ok_or(ErrorKind::BufferTooSmall)?;
+                for (o, i) in out.iter_mut().zip(input.iter().rev()) {
+                    *o = *i;
+                }
+                Ok(input.len())
+            },
+        )?)?;
         Ok((s, client(dir, "reverse")?))
     }
 
     /// A started "cgroups-snapshot" server with n items "cgroup-i" at
     /// "/sys/fs/cgroup/cgroup-i" (systemd_enabled 1, generation 1).
     pub fn snapshot_server(dir: &Path, n: u32) -> Result<Server> {
-        started(Server::cgroups_snapshot(dir, "cgroups-snapshot", &ServerConfig::new(), move |reply| {
-            reply.begin(n, 1, 1);
-            for i in 0..n {
-                let name = format!("cgroup-{}", i);
-                let path = format!("/sys/fs/cgroup/{}", name);
-                reply.add(&CgroupItem::new(name.as_bytes(), path.as_bytes()))?;
-            }
-            Ok(())
-        })?)
+        started(Server::cgroups_snapshot(
+            dir,
+            "cgroups-snapshot",
+            &ServerConfig::new(),
+            move |reply| {
+                reply.begin(n, 1, 1);
+                for i in 0..n {
+                    let name = format!("cgroup-{}", i);
+                    let path = format!("/sys/fs/cgroup/{}", name);
+                    reply.add(&CgroupItem::new(name.as_bytes(), path.as_bytes()))?;
+                }
+                Ok(())
+            },
+        )?)
     }
 
     /// snapshot_server() and a connected client.
@@ -218,42 +243,57 @@ pub mod __doc {
     /// "/system.slice/nginx.service" (SYSTEMD, "nginx.service",
     /// kind=service) and a connected client.
     pub fn cgroups_lookup_pair(dir: &Path) -> Result<(Server, Client)> {
-        let s = started(Server::cgroups_lookup(dir, "cgroups-lookup", &ServerConfig::new(), |req, reply| {
-            reply.set_generation(3);
-            let labels = [Label::new(b"kind", b"service")];
-            for path in req.iter() {
-                if path == b"/system.slice/nginx.service" {
-                    reply.add(&CgroupLookupAnswer::known(path, Orchestrator::SYSTEMD, b"nginx.service", &labels))?;
-                } else {
-                    reply.add(&CgroupLookupAnswer::unknown_permanent(path))?;
+        let s = started(Server::cgroups_lookup(
+            dir,
+            "cgroups-lookup",
+            &ServerConfig::new(),
+            |req, reply| {
+                reply.set_generation(3);
+                let labels = [Label::new(b"kind", b"service")];
+                for path in req.iter() {
+                    if path == b"/system.slice/nginx.service" {
+                        reply.add(&CgroupLookupAnswer::known(
+                            path,
+                            Orchestrator::SYSTEMD,
+                            b"nginx.service",
+                            &labels,
+                        ))?;
+                    } else {
+                        reply.add(&CgroupLookupAnswer::unknown_permanent(path))?;
+                    }
                 }
-            }
-            Ok(())
-        })?)?;
+                Ok(())
+            },
+        )?)?;
         Ok((s, client(dir, "cgroups-lookup")?))
     }
 
     /// A started "apps-lookup" server (generation 5) that knows pid 4242
     /// ("nginx", docker cgroup) and a connected client.
     pub fn apps_lookup_pair(dir: &Path) -> Result<(Server, Client)> {
-        let s = started(Server::apps_lookup(dir, "apps-lookup", &ServerConfig::new(), |req, reply| {
-            reply.set_generation(5);
-            let labels = [Label::new(b"image", b"nginx:1.27")];
-            for pid in req.iter() {
-                if pid == 4242 {
-                    let mut a = AppLookupAnswer::known(pid, 1, 33, 100, b"nginx");
-                    a.cgroup_status = AppCgroupStatus::KNOWN;
-                    a.orchestrator = Orchestrator::DOCKER;
-                    a.cgroup_path = b"/system.slice/docker-abc.scope";
-                    a.cgroup_name = b"web";
-                    a.labels = &labels;
-                    reply.add(&a)?;
-                } else {
-                    reply.add(&AppLookupAnswer::unknown(pid))?;
+        let s = started(Server::apps_lookup(
+            dir,
+            "apps-lookup",
+            &ServerConfig::new(),
+            |req, reply| {
+                reply.set_generation(5);
+                let labels = [Label::new(b"image", b"nginx:1.27")];
+                for pid in req.iter() {
+                    if pid == 4242 {
+                        let mut a = AppLookupAnswer::known(pid, 1, 33, 100, b"nginx");
+                        a.cgroup_status = AppCgroupStatus::KNOWN;
+                        a.orchestrator = Orchestrator::DOCKER;
+                        a.cgroup_path = b"/system.slice/docker-abc.scope";
+                        a.cgroup_name = b"web";
+                        a.labels = &labels;
+                        reply.add(&a)?;
+                    } else {
+                        reply.add(&AppLookupAnswer::unknown(pid))?;
+                    }
                 }
-            }
-            Ok(())
-        })?)?;
+                Ok(())
+            },
+        )?)?;
         Ok((s, client(dir, "apps-lookup")?))
     }
 }

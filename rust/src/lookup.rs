@@ -155,7 +155,10 @@ impl<'a> Label<'a> {
 
 impl fmt::Debug for Label<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Label").field(&Text(self.key)).field(&Text(self.value)).finish()
+        f.debug_tuple("Label")
+            .field(&Text(self.key))
+            .field(&Text(self.value))
+            .finish()
     }
 }
 
@@ -234,7 +237,12 @@ impl<'a> Labels<'a> {
         // SAFETY: written (OK above); the strings point into the response.
         let l = unsafe { out.assume_init() };
         // SAFETY: as above, valid for 'a.
-        Some(unsafe { Label { key: ffi::bytes_of(l.key), value: ffi::bytes_of(l.value) } })
+        Some(unsafe {
+            Label {
+                key: ffi::bytes_of(l.key),
+                value: ffi::bytes_of(l.value),
+            }
+        })
     }
 
     /// Every label in wire order.
@@ -249,7 +257,10 @@ impl<'a> Labels<'a> {
     /// # Ok::<(), netipc::Error>(())
     /// ```
     pub fn iter(&self) -> LabelIter<'a> {
-        LabelIter { labels: *self, next: 0 }
+        LabelIter {
+            labels: *self,
+            next: 0,
+        }
     }
 }
 
@@ -292,8 +303,14 @@ fn with_raw_labels<R>(
     f: impl FnOnce(*const ffi::nipc_label_t) -> Result<R>,
 ) -> Result<R> {
     let empty = ffi::nipc_label_t {
-        key: ffi::nipc_str_t { ptr: std::ptr::null(), len: 0 },
-        value: ffi::nipc_str_t { ptr: std::ptr::null(), len: 0 },
+        key: ffi::nipc_str_t {
+            ptr: std::ptr::null(),
+            len: 0,
+        },
+        value: ffi::nipc_str_t {
+            ptr: std::ptr::null(),
+            len: 0,
+        },
     };
     let convert = |l: &Label<'_>| -> Result<ffi::nipc_label_t> {
         Ok(ffi::nipc_label_t {
@@ -320,7 +337,11 @@ fn label_count(labels: &[Label<'_>]) -> Result<u16> {
 }
 
 fn no_labels() -> ffi::nipc_lookup_labels_t {
-    ffi::nipc_lookup_labels_t { item: std::ptr::null(), table: 0, count: 0 }
+    ffi::nipc_lookup_labels_t {
+        item: std::ptr::null(),
+        table: 0,
+        count: 0,
+    }
 }
 
 // ================================================================ CGROUPS
@@ -402,7 +423,10 @@ impl<'a> CgroupsLookup<'a> {
     /// # Safety
     /// `view` must be a validated response whose payload lives for `'a`.
     pub(crate) unsafe fn from_raw(view: ffi::nipc_cgroups_lookup_view_t) -> CgroupsLookup<'a> {
-        CgroupsLookup { view, _borrow: PhantomData }
+        CgroupsLookup {
+            view,
+            _borrow: PhantomData,
+        }
     }
 
     /// Number of items (= number of keys asked).
@@ -475,7 +499,10 @@ impl<'a> CgroupsLookup<'a> {
                 orchestrator: Orchestrator(it.orchestrator),
                 path: ffi::bytes_of(it.path),
                 name: ffi::bytes_of(it.name),
-                labels: Labels { raw: it.labels, _borrow: PhantomData },
+                labels: Labels {
+                    raw: it.labels,
+                    _borrow: PhantomData,
+                },
             }
         })
     }
@@ -491,7 +518,10 @@ impl<'a> CgroupsLookup<'a> {
     /// # Ok::<(), netipc::Error>(())
     /// ```
     pub fn iter(&self) -> CgroupsLookupIter<'_, 'a> {
-        CgroupsLookupIter { view: self, next: 0 }
+        CgroupsLookupIter {
+            view: self,
+            next: 0,
+        }
     }
 }
 
@@ -572,7 +602,13 @@ impl<'a> CgroupLookupAnswer<'a> {
         name: &'a [u8],
         labels: &'a [Label<'a>],
     ) -> CgroupLookupAnswer<'a> {
-        CgroupLookupAnswer { status: CgroupLookupStatus::KNOWN, orchestrator, path, name, labels }
+        CgroupLookupAnswer {
+            status: CgroupLookupStatus::KNOWN,
+            orchestrator,
+            path,
+            name,
+            labels,
+        }
     }
 
     /// An answer with only a status (and the path), for any status but
@@ -584,7 +620,13 @@ impl<'a> CgroupLookupAnswer<'a> {
     /// assert!(a.name.is_empty());
     /// ```
     pub fn status(path: &'a [u8], status: CgroupLookupStatus) -> CgroupLookupAnswer<'a> {
-        CgroupLookupAnswer { status, orchestrator: Orchestrator::UNKNOWN, path, name: b"", labels: &[] }
+        CgroupLookupAnswer {
+            status,
+            orchestrator: Orchestrator::UNKNOWN,
+            path,
+            name: b"",
+            labels: &[],
+        }
     }
 
     /// An `UNKNOWN_PERMANENT` answer.
@@ -667,7 +709,8 @@ impl<'r> CgroupsLookupRequest<'r> {
         let mut out = MaybeUninit::<ffi::nipc_str_t>::uninit();
         // SAFETY: self.raw is the decoded request the server passed to the
         // handler, valid for 'r; index in range; *out written on OK.
-        let err = unsafe { ffi::nipc_cgroups_lookup_req_key(self.raw, index as u32, out.as_mut_ptr()) };
+        let err =
+            unsafe { ffi::nipc_cgroups_lookup_req_key(self.raw, index as u32, out.as_mut_ptr()) };
         if err != ffi::NIPC_OK {
             return None;
         }
@@ -731,8 +774,13 @@ impl<'r> CgroupsLookupReply<'r> {
     /// # Safety
     /// `raw` must be the builder the server passed to the handler, used by
     /// no one else for `'r`.
-    pub(crate) unsafe fn new(raw: *mut ffi::nipc_cgroups_lookup_builder_t) -> CgroupsLookupReply<'r> {
-        CgroupsLookupReply { raw, _borrow: PhantomData }
+    pub(crate) unsafe fn new(
+        raw: *mut ffi::nipc_cgroups_lookup_builder_t,
+    ) -> CgroupsLookupReply<'r> {
+        CgroupsLookupReply {
+            raw,
+            _borrow: PhantomData,
+        }
     }
 
     /// Sets the response's generation (default 0).
@@ -786,7 +834,10 @@ impl<'r> CgroupsLookupReply<'r> {
             orchestrator: answer.orchestrator.0,
             path: ffi::str_of(answer.path).ok_or(ErrorKind::SizeOverflow)?,
             name: ffi::str_of(answer.name).ok_or(ErrorKind::SizeOverflow)?,
-            labels: ffi::nipc_lookup_labels_t { count: label_count(answer.labels)?, ..no_labels() },
+            labels: ffi::nipc_lookup_labels_t {
+                count: label_count(answer.labels)?,
+                ..no_labels()
+            },
         };
         with_raw_labels(answer.labels, |labels| {
             // SAFETY: the builder is valid for 'r; item's strings and the
@@ -799,7 +850,9 @@ impl<'r> CgroupsLookupReply<'r> {
 
 impl fmt::Debug for CgroupsLookupReply<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CgroupsLookupReply").field("exceeded", &self.exceeded()).finish()
+        f.debug_struct("CgroupsLookupReply")
+            .field("exceeded", &self.exceeded())
+            .finish()
     }
 }
 
@@ -886,7 +939,10 @@ impl<'a> AppsLookup<'a> {
     /// # Safety
     /// `view` must be a validated response whose payload lives for `'a`.
     pub(crate) unsafe fn from_raw(view: ffi::nipc_apps_lookup_view_t) -> AppsLookup<'a> {
-        AppsLookup { view, _borrow: PhantomData }
+        AppsLookup {
+            view,
+            _borrow: PhantomData,
+        }
     }
 
     /// Number of items (= number of PIDs asked).
@@ -962,7 +1018,10 @@ impl<'a> AppsLookup<'a> {
                 comm: ffi::bytes_of(it.comm),
                 cgroup_path: ffi::bytes_of(it.cgroup_path),
                 cgroup_name: ffi::bytes_of(it.cgroup_name),
-                labels: Labels { raw: it.labels, _borrow: PhantomData },
+                labels: Labels {
+                    raw: it.labels,
+                    _borrow: PhantomData,
+                },
             }
         })
     }
@@ -977,7 +1036,10 @@ impl<'a> AppsLookup<'a> {
     /// # Ok::<(), netipc::Error>(())
     /// ```
     pub fn iter(&self) -> AppsLookupIter<'_, 'a> {
-        AppsLookupIter { view: self, next: 0 }
+        AppsLookupIter {
+            view: self,
+            next: 0,
+        }
     }
 }
 
@@ -1088,7 +1150,13 @@ impl<'a> AppLookupAnswer<'a> {
     /// let a = netipc::AppLookupAnswer::known(1, 0, 0, 1, b"init");
     /// assert_eq!(a.cgroup_status, netipc::AppCgroupStatus::HOST_ROOT);
     /// ```
-    pub fn known(pid: u32, ppid: u32, uid: u32, starttime: u64, comm: &'a [u8]) -> AppLookupAnswer<'a> {
+    pub fn known(
+        pid: u32,
+        ppid: u32,
+        uid: u32,
+        starttime: u64,
+        comm: &'a [u8],
+    ) -> AppLookupAnswer<'a> {
         AppLookupAnswer {
             status: AppStatus::KNOWN,
             cgroup_status: AppCgroupStatus::HOST_ROOT,
@@ -1227,7 +1295,10 @@ impl<'r> AppsLookupReply<'r> {
     /// `raw` must be the builder the server passed to the handler, used by
     /// no one else for `'r`.
     pub(crate) unsafe fn new(raw: *mut ffi::nipc_apps_lookup_builder_t) -> AppsLookupReply<'r> {
-        AppsLookupReply { raw, _borrow: PhantomData }
+        AppsLookupReply {
+            raw,
+            _borrow: PhantomData,
+        }
     }
 
     /// Sets the response's generation (default 0).
@@ -1286,7 +1357,10 @@ impl<'r> AppsLookupReply<'r> {
             comm: ffi::str_of(answer.comm).ok_or(ErrorKind::SizeOverflow)?,
             cgroup_path: ffi::str_of(answer.cgroup_path).ok_or(ErrorKind::SizeOverflow)?,
             cgroup_name: ffi::str_of(answer.cgroup_name).ok_or(ErrorKind::SizeOverflow)?,
-            labels: ffi::nipc_lookup_labels_t { count: label_count(answer.labels)?, ..no_labels() },
+            labels: ffi::nipc_lookup_labels_t {
+                count: label_count(answer.labels)?,
+                ..no_labels()
+            },
         };
         with_raw_labels(answer.labels, |labels| {
             // SAFETY: the builder is valid for 'r; the strings and `count`
@@ -1298,6 +1372,8 @@ impl<'r> AppsLookupReply<'r> {
 
 impl fmt::Debug for AppsLookupReply<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AppsLookupReply").field("exceeded", &self.exceeded()).finish()
+        f.debug_struct("AppsLookupReply")
+            .field("exceeded", &self.exceeded())
+            .finish()
     }
 }

@@ -26,7 +26,11 @@ fn guarded(f: impl FnOnce() -> ffi::nipc_error_t) -> ffi::nipc_error_t {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(ErrorKind::HandlerFailed as ffi::nipc_error_t)
 }
 
-unsafe extern "C" fn increment_trampoline<F>(ctx: *mut c_void, value: u64, out: *mut u64) -> ffi::nipc_error_t
+unsafe extern "C" fn increment_trampoline<F>(
+    ctx: *mut c_void,
+    value: u64,
+    out: *mut u64,
+) -> ffi::nipc_error_t
 where
     F: Fn(u64) -> Result<u64> + Send + Sync + 'static,
 {
@@ -115,7 +119,10 @@ unsafe extern "C" fn cgroups_lookup_trampoline<F>(
     b: *mut ffi::nipc_cgroups_lookup_builder_t,
 ) -> ffi::nipc_error_t
 where
-    F: Fn(&CgroupsLookupRequest<'_>, &mut CgroupsLookupReply<'_>) -> Result<()> + Send + Sync + 'static,
+    F: Fn(&CgroupsLookupRequest<'_>, &mut CgroupsLookupReply<'_>) -> Result<()>
+        + Send
+        + Sync
+        + 'static,
 {
     guarded(|| {
         // SAFETY: ctx is the leaked Box<F> (see increment_trampoline).
@@ -123,7 +130,8 @@ where
         // SAFETY: the server passes the decoded request and the reply
         // builder over its response buffer, both valid and ours during the
         // call (server_lookup.c).
-        let (req, mut reply) = unsafe { (CgroupsLookupRequest::new(&*req), CgroupsLookupReply::new(b)) };
+        let (req, mut reply) =
+            unsafe { (CgroupsLookupRequest::new(&*req), CgroupsLookupReply::new(b)) };
         match f(&req, &mut reply) {
             Ok(()) => ffi::NIPC_OK,
             Err(e) => failure_code(&e),
@@ -166,7 +174,10 @@ unsafe fn drop_box<F>(ctx: *mut c_void) {
 
 impl Handler {
     fn new<F: Send + Sync + 'static>(f: F) -> Handler {
-        Handler { ctx: Box::into_raw(Box::new(f)).cast(), drop: drop_box::<F> }
+        Handler {
+            ctx: Box::into_raw(Box::new(f)).cast(),
+            drop: drop_box::<F>,
+        }
     }
 }
 
@@ -183,8 +194,11 @@ impl Drop for Handler {
 ///
 /// ```
 /// # let dir = netipc::__doc::RunDir::new();
-/// # let (server, mut client) = netipc::__doc::increment_pair(dir.path())?;
+/// # let (mut server, mut client) = netipc::__doc::increment_pair(dir.path())?;
 /// client.increment(1)?;
+/// drop(client);
+/// // Counters move after each response is sent: join for final numbers.
+/// server.join(std::time::Duration::from_secs(5))?;
 /// let stats = server.stats();
 /// assert_eq!((stats.sessions_accepted, stats.requests), (1, 1));
 /// # Ok::<(), netipc::Error>(())
@@ -262,16 +276,30 @@ unsafe impl Sync for Server {}
 macro_rules! create {
     ($cfn:ident, $tramp:ident, $dir:expr, $service:expr, $config:expr, $f:expr) => {{
         let dir = c_path($dir.as_ref())?;
-        let service = c_string($service.as_bytes()).map_err(|_| Error::from(ErrorKind::BadServiceName))?;
+        let service =
+            c_string($service.as_bytes()).map_err(|_| Error::from(ErrorKind::BadServiceName))?;
         let cfg = $config.to_raw();
         let handler = Handler::new($f);
         let mut out: *mut ffi::nipc_server_t = std::ptr::null_mut();
         // SAFETY: strings and config live for the call (the C library copies
         // what it keeps); the trampoline's type parameter is the closure
         // type `handler.ctx` points to, alive until after destroy.
-        check(unsafe { ffi::$cfn(dir.as_ptr(), service.as_ptr(), &cfg, $tramp::<F>, handler.ctx, &mut out) })?;
+        check(unsafe {
+            ffi::$cfn(
+                dir.as_ptr(),
+                service.as_ptr(),
+                &cfg,
+                $tramp::<F>,
+                handler.ctx,
+                &mut out,
+            )
+        })?;
         let raw = NonNull::new(out).ok_or(ErrorKind::NoMemory)?;
-        Ok(Server { raw, started: AtomicBool::new(false), _handler: handler })
+        Ok(Server {
+            raw,
+            started: AtomicBool::new(false),
+            _handler: handler,
+        })
     }};
 }
 
@@ -290,11 +318,23 @@ impl Server {
     /// assert_eq!(again.unwrap_err().kind(), netipc::ErrorKind::AddressInUse);
     /// # Ok::<(), netipc::Error>(())
     /// ```
-    pub fn increment<F>(run_dir: impl AsRef<Path>, service: &str, config: &ServerConfig, handler: F) -> Result<Server>
+    pub fn increment<F>(
+        run_dir: impl AsRef<Path>,
+        service: &str,
+        config: &ServerConfig,
+        handler: F,
+    ) -> Result<Server>
     where
         F: Fn(u64) -> Result<u64> + Send + Sync + 'static,
     {
-        create!(nipc_server_create_increment, increment_trampoline, run_dir, service, config, handler)
+        create!(
+            nipc_server_create_increment,
+            increment_trampoline,
+            run_dir,
+            service,
+            config,
+            handler
+        )
     }
 
     /// A STRING_REVERSE server: `handler(input, out)` writes the answer into
@@ -313,11 +353,23 @@ impl Server {
     /// })?;
     /// # Ok::<(), netipc::Error>(())
     /// ```
-    pub fn string_reverse<F>(run_dir: impl AsRef<Path>, service: &str, config: &ServerConfig, handler: F) -> Result<Server>
+    pub fn string_reverse<F>(
+        run_dir: impl AsRef<Path>,
+        service: &str,
+        config: &ServerConfig,
+        handler: F,
+    ) -> Result<Server>
     where
         F: Fn(&[u8], &mut [u8]) -> Result<usize> + Send + Sync + 'static,
     {
-        create!(nipc_server_create_string_reverse, reverse_trampoline, run_dir, service, config, handler)
+        create!(
+            nipc_server_create_string_reverse,
+            reverse_trampoline,
+            run_dir,
+            service,
+            config,
+            handler
+        )
     }
 
     /// A CGROUPS_SNAPSHOT server: `handler(reply)` builds the whole snapshot
@@ -331,11 +383,23 @@ impl Server {
     /// })?;
     /// # Ok::<(), netipc::Error>(())
     /// ```
-    pub fn cgroups_snapshot<F>(run_dir: impl AsRef<Path>, service: &str, config: &ServerConfig, handler: F) -> Result<Server>
+    pub fn cgroups_snapshot<F>(
+        run_dir: impl AsRef<Path>,
+        service: &str,
+        config: &ServerConfig,
+        handler: F,
+    ) -> Result<Server>
     where
         F: Fn(&mut SnapshotReply<'_>) -> Result<()> + Send + Sync + 'static,
     {
-        create!(nipc_server_create_cgroups_snapshot, snapshot_trampoline, run_dir, service, config, handler)
+        create!(
+            nipc_server_create_cgroups_snapshot,
+            snapshot_trampoline,
+            run_dir,
+            service,
+            config,
+            handler
+        )
     }
 
     /// A CGROUPS_LOOKUP server: `handler(request, reply)` adds one answer per
@@ -353,11 +417,26 @@ impl Server {
     /// })?;
     /// # Ok::<(), netipc::Error>(())
     /// ```
-    pub fn cgroups_lookup<F>(run_dir: impl AsRef<Path>, service: &str, config: &ServerConfig, handler: F) -> Result<Server>
+    pub fn cgroups_lookup<F>(
+        run_dir: impl AsRef<Path>,
+        service: &str,
+        config: &ServerConfig,
+        handler: F,
+    ) -> Result<Server>
     where
-        F: Fn(&CgroupsLookupRequest<'_>, &mut CgroupsLookupReply<'_>) -> Result<()> + Send + Sync + 'static,
+        F: Fn(&CgroupsLookupRequest<'_>, &mut CgroupsLookupReply<'_>) -> Result<()>
+            + Send
+            + Sync
+            + 'static,
     {
-        create!(nipc_server_create_cgroups_lookup, cgroups_lookup_trampoline, run_dir, service, config, handler)
+        create!(
+            nipc_server_create_cgroups_lookup,
+            cgroups_lookup_trampoline,
+            run_dir,
+            service,
+            config,
+            handler
+        )
     }
 
     /// An APPS_LOOKUP server: `handler(request, reply)` adds one answer per
@@ -373,11 +452,26 @@ impl Server {
     /// })?;
     /// # Ok::<(), netipc::Error>(())
     /// ```
-    pub fn apps_lookup<F>(run_dir: impl AsRef<Path>, service: &str, config: &ServerConfig, handler: F) -> Result<Server>
+    pub fn apps_lookup<F>(
+        run_dir: impl AsRef<Path>,
+        service: &str,
+        config: &ServerConfig,
+        handler: F,
+    ) -> Result<Server>
     where
-        F: Fn(&AppsLookupRequest<'_>, &mut AppsLookupReply<'_>) -> Result<()> + Send + Sync + 'static,
+        F: Fn(&AppsLookupRequest<'_>, &mut AppsLookupReply<'_>) -> Result<()>
+            + Send
+            + Sync
+            + 'static,
     {
-        create!(nipc_server_create_apps_lookup, apps_lookup_trampoline, run_dir, service, config, handler)
+        create!(
+            nipc_server_create_apps_lookup,
+            apps_lookup_trampoline,
+            run_dir,
+            service,
+            config,
+            handler
+        )
     }
 
     fn claim_start(&self) -> Result<()> {

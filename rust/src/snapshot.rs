@@ -62,7 +62,13 @@ impl<'a> CgroupItem<'a> {
     /// assert_eq!(item.options, 0);
     /// ```
     pub fn new(name: &'a [u8], path: &'a [u8]) -> CgroupItem<'a> {
-        CgroupItem { hash: djb2(name), options: 0, enabled: 1, name, path }
+        CgroupItem {
+            hash: djb2(name),
+            options: 0,
+            enabled: 1,
+            name,
+            path,
+        }
     }
 
     /// The name as text (invalid UTF-8 replaced).
@@ -92,7 +98,13 @@ impl<'a> CgroupItem<'a> {
     pub(crate) unsafe fn from_raw(raw: &ffi::nipc_cgroup_item_t) -> CgroupItem<'a> {
         // SAFETY: the caller guarantees the strings live for 'a.
         let (name, path) = unsafe { (ffi::bytes_of(raw.name), ffi::bytes_of(raw.path)) };
-        CgroupItem { hash: raw.hash, options: raw.options, enabled: raw.enabled, name, path }
+        CgroupItem {
+            hash: raw.hash,
+            options: raw.options,
+            enabled: raw.enabled,
+            name,
+            path,
+        }
     }
 }
 
@@ -161,7 +173,10 @@ impl<'a> CgroupsSnapshot<'a> {
     /// `view` must come from a successful decode, its payload valid and
     /// unchanged for `'a`.
     pub(crate) unsafe fn from_raw(view: ffi::nipc_cgroups_view_t) -> CgroupsSnapshot<'a> {
-        CgroupsSnapshot { view, _borrow: PhantomData }
+        CgroupsSnapshot {
+            view,
+            _borrow: PhantomData,
+        }
     }
 
     /// Number of items.
@@ -247,7 +262,10 @@ impl<'a> CgroupsSnapshot<'a> {
     /// # Ok::<(), netipc::Error>(())
     /// ```
     pub fn iter(&self) -> SnapshotIter<'_, 'a> {
-        SnapshotIter { snap: self, next: 0 }
+        SnapshotIter {
+            snap: self,
+            next: 0,
+        }
     }
 }
 

@@ -2,6 +2,10 @@
 //! C library's own API, in both directions, over UDS and SHM, for every
 //! service kind, with payloads large enough to be chunked or split, and
 //! with restarts. Names say who talked to whom.
+// Test names follow the project's convention `<client side>__<server side>_...`
+// (STYLE.md): the double underscore separates who talked to whom.
+#![allow(non_snake_case)]
+
 mod common;
 
 use common::*;
@@ -24,8 +28,10 @@ fn rust_client_c_server(kind: &str, shm: bool) {
 
 fn c_client_rust_server(kind: &str, shm: bool) {
     let dir = RunDir::new();
-    let server = rust_server(kind, dir.path(), kind, shm, ITEMS);
+    let mut server = rust_server(kind, dir.path(), kind, shm, ITEMS);
     run_c_client(kind, dir.path(), kind, shm, ITEMS);
+    // Counters move after a response is sent: join for the final numbers.
+    server.join(PEER_BOUND).expect("join");
     assert!(server.stats().requests >= 1);
     assert_eq!(server.stats().request_errors, 0, "{:?}", server.stats());
 }
@@ -117,7 +123,8 @@ fn c_client__rust_server_shm_restart() {
 fn rust_cache__c_server_shm_restart() {
     let dir = RunDir::new();
     let server = CServer::start("snapshot", dir.path(), "cgroups-snapshot", true, 10);
-    let cache = netipc::CgroupsCache::new(dir.path(), "cgroups-snapshot", &client_config(true)).expect("cache");
+    let cache = netipc::CgroupsCache::new(dir.path(), "cgroups-snapshot", &client_config(true))
+        .expect("cache");
     cache.refresh().expect("refresh");
     assert_eq!(cache.read().len(), 10);
     server.kill();
@@ -126,10 +133,18 @@ fn rust_cache__c_server_shm_restart() {
         let guard = cache.read();
         assert_eq!(guard.len(), 10, "the old snapshot stays");
         let (name, path) = snapshot_item(3);
-        assert_eq!(guard.get_by_name(name.as_bytes()).expect("cg-3").path, path.as_bytes());
+        assert_eq!(
+            guard.get_by_name(name.as_bytes()).expect("cg-3").path,
+            path.as_bytes()
+        );
     }
     let _server = CServer::start("snapshot", dir.path(), "cgroups-snapshot", true, 20);
     cache.refresh().expect("refresh after the restart");
     let st = cache.status();
-    assert_eq!((st.item_count, st.generation, st.refresh_failure_count), (20, 20, 1), "{:?}", st);
+    assert_eq!(
+        (st.item_count, st.generation, st.refresh_failure_count),
+        (20, 20, 1),
+        "{:?}",
+        st
+    );
 }

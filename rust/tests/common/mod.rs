@@ -47,7 +47,12 @@ pub fn client_config(shm: bool) -> ClientConfig {
 pub fn connect(dir: &Path, service: &str, shm: bool) -> Client {
     let mut c = Client::new(dir, service, &client_config(shm)).expect("client");
     c.refresh().expect("refresh");
-    assert_eq!(c.status().selected_profile.is_shm(), shm, "{:?}", c.status());
+    assert_eq!(
+        c.status().selected_profile.is_shm(),
+        shm,
+        "{:?}",
+        c.status()
+    );
     c
 }
 
@@ -78,7 +83,9 @@ pub fn rust_server(kind: &str, dir: &Path, service: &str, shm: bool, items: u32)
     let server = match kind {
         "increment" => Server::increment(dir, service, &cfg, |v| Ok(v.wrapping_add(1))),
         "reverse" => Server::string_reverse(dir, service, &cfg, |input, out| {
-            let out = out.get_mut(..input.len()).ok_or(ErrorKind::BufferTooSmall)?;
+            let out = out
+                .get_mut(..input.len())
+                .ok_or(ErrorKind::BufferTooSmall)?;
             for (o, i) in out.iter_mut().zip(input.iter().rev()) {
                 *o = *i;
             }
@@ -101,9 +108,17 @@ pub fn rust_server(kind: &str, dir: &Path, service: &str, shm: bool, items: u32)
                 if path.starts_with(b"/known/") {
                     let name_at = path.iter().rposition(|&b| b == b'/').map_or(0, |p| p + 1);
                     let len = path.len().to_string();
-                    let labels = [Label::new(b"kind", b"test"), Label::new(b"len", len.as_bytes())];
+                    let labels = [
+                        Label::new(b"kind", b"test"),
+                        Label::new(b"len", len.as_bytes()),
+                    ];
                     let orch = Orchestrator((path.len() % 8) as u16);
-                    reply.add(&CgroupLookupAnswer::known(path, orch, &path[name_at..], &labels))?;
+                    reply.add(&CgroupLookupAnswer::known(
+                        path,
+                        orch,
+                        &path[name_at..],
+                        &labels,
+                    ))?;
                 } else {
                     reply.add(&CgroupLookupAnswer::unknown_permanent(path))?;
                 }
@@ -119,7 +134,13 @@ pub fn rust_server(kind: &str, dir: &Path, service: &str, shm: bool, items: u32)
                     let cname = format!("app{}", pid);
                     let ptext = pid.to_string();
                     let labels = [Label::new(b"pid", ptext.as_bytes())];
-                    let mut a = AppLookupAnswer::known(pid, pid / 2, 1000, 10 * u64::from(pid), comm.as_bytes());
+                    let mut a = AppLookupAnswer::known(
+                        pid,
+                        pid / 2,
+                        1000,
+                        10 * u64::from(pid),
+                        comm.as_bytes(),
+                    );
                     a.cgroup_status = AppCgroupStatus::KNOWN;
                     a.orchestrator = Orchestrator::DOCKER;
                     a.cgroup_path = cpath.as_bytes();
@@ -143,7 +164,10 @@ pub fn rust_server(kind: &str, dir: &Path, service: &str, shm: bool, items: u32)
 
 pub fn check_increment(c: &mut Client) {
     for v in 0..50u64 {
-        assert_eq!(c.increment(v * 1_000_003).expect("increment"), v * 1_000_003 + 1);
+        assert_eq!(
+            c.increment(v * 1_000_003).expect("increment"),
+            v * 1_000_003 + 1
+        );
     }
     let input: Vec<u64> = (0..100u64).map(|i| i << 32 | i).collect();
     let mut out = vec![0u64; input.len()];
@@ -165,14 +189,20 @@ pub fn check_reverse(c: &mut Client) {
 pub fn check_snapshot(c: &mut Client, items: u32) {
     let snap = c.cgroups_snapshot().expect("snapshot");
     assert_eq!(snap.len(), items as usize);
-    assert_eq!((snap.systemd_enabled(), snap.generation()), (1, u64::from(items)));
+    assert_eq!(
+        (snap.systemd_enabled(), snap.generation()),
+        (1, u64::from(items))
+    );
     for (i, item) in snap.iter().enumerate() {
         let item = item.expect("item");
         let i = i as u32;
         let (name, path) = snapshot_item(i);
         assert_eq!(item.name, name.as_bytes());
         assert_eq!(item.path, path.as_bytes());
-        assert_eq!((item.hash, item.options, item.enabled), (djb2(name.as_bytes()), i, i % 2));
+        assert_eq!(
+            (item.hash, item.options, item.enabled),
+            (djb2(name.as_bytes()), i, i % 2)
+        );
     }
 }
 
@@ -188,9 +218,20 @@ pub fn check_cgroups_lookup(c: &mut Client, items: u32) {
             assert_eq!(item.name, key.rsplit('/').next().unwrap_or("").as_bytes());
             let len = key.len().to_string();
             let labels: Vec<Label<'_>> = item.labels.iter().collect();
-            assert_eq!(labels, [Label::new(b"kind", b"test"), Label::new(b"len", len.as_bytes())]);
+            assert_eq!(
+                labels,
+                [
+                    Label::new(b"kind", b"test"),
+                    Label::new(b"len", len.as_bytes())
+                ]
+            );
         } else {
-            assert_eq!(item.status, CgroupLookupStatus::UNKNOWN_PERMANENT, "item {}", i);
+            assert_eq!(
+                item.status,
+                CgroupLookupStatus::UNKNOWN_PERMANENT,
+                "item {}",
+                i
+            );
             assert!(item.name.is_empty() && item.labels.is_empty());
         }
     }
@@ -204,9 +245,15 @@ pub fn check_apps_lookup(c: &mut Client, items: u32) {
         assert_eq!(it.pid, pid);
         if pid % 2 == 0 {
             assert_eq!(it.status, AppStatus::KNOWN);
-            assert_eq!((it.ppid, it.uid, it.starttime), (pid / 2, 1000, 10 * u64::from(pid)));
+            assert_eq!(
+                (it.ppid, it.uid, it.starttime),
+                (pid / 2, 1000, 10 * u64::from(pid))
+            );
             assert_eq!(it.comm, format!("p{}", pid % 1000).as_bytes());
-            assert_eq!((it.cgroup_status, it.orchestrator), (AppCgroupStatus::KNOWN, Orchestrator::DOCKER));
+            assert_eq!(
+                (it.cgroup_status, it.orchestrator),
+                (AppCgroupStatus::KNOWN, Orchestrator::DOCKER)
+            );
             assert_eq!(it.cgroup_path, format!("/apps/{}", pid).as_bytes());
             assert_eq!(it.cgroup_name, format!("app{}", pid).as_bytes());
             let ptext = pid.to_string();
@@ -243,7 +290,12 @@ pub struct CServer {
 impl CServer {
     pub fn start(kind: &str, dir: &Path, service: &str, shm: bool, items: u32) -> CServer {
         let mut cmd = Command::new(C_PEER);
-        cmd.arg("serve").arg(kind).arg(dir).arg(service).arg("--items").arg(items.to_string());
+        cmd.arg("serve")
+            .arg(kind)
+            .arg(dir)
+            .arg(service)
+            .arg("--items")
+            .arg(items.to_string());
         if shm {
             cmd.arg("--shm");
         }
@@ -259,7 +311,11 @@ impl CServer {
         // (then the read returns EOF).
         out.read_line(&mut line).expect("read from the C peer");
         assert_eq!(line.trim(), "ready", "the C server did not start");
-        CServer { child, stdin, killed: false }
+        CServer {
+            child,
+            stdin,
+            killed: false,
+        }
     }
 
     /// Kills the server without a chance to clean up (a crash).
@@ -285,7 +341,9 @@ impl Drop for CServer {
                     }
                     return;
                 }
-                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
                 _ => {
                     let _ = self.child.kill();
                     let _ = self.child.wait();
@@ -301,7 +359,12 @@ impl Drop for CServer {
 
 fn c_client_command(kind: &str, dir: &Path, service: &str, shm: bool, items: u32) -> Command {
     let mut cmd = Command::new(C_PEER);
-    cmd.arg("call").arg(kind).arg(dir).arg(service).arg("--items").arg(items.to_string());
+    cmd.arg("call")
+        .arg(kind)
+        .arg(dir)
+        .arg(service)
+        .arg("--items")
+        .arg(items.to_string());
     if shm {
         cmd.arg("--shm");
     }
@@ -311,18 +374,34 @@ fn c_client_command(kind: &str, dir: &Path, service: &str, shm: bool, items: u32
 /// Runs a C client (`c_peer call`) to completion and checks that it
 /// reported success on the expected transport.
 pub fn run_c_client(kind: &str, dir: &Path, service: &str, shm: bool, items: u32) {
-    let out: Output = c_client_command(kind, dir, service, shm, items).output().expect("run the C peer");
+    let out: Output = c_client_command(kind, dir, service, shm, items)
+        .output()
+        .expect("run the C peer");
     check_c_client_output(kind, shm, &out.status, &out.stdout, &out.stderr);
 }
 
-pub fn check_c_client_output(kind: &str, shm: bool, status: &std::process::ExitStatus, stdout: &[u8], stderr: &[u8]) {
+pub fn check_c_client_output(
+    kind: &str,
+    shm: bool,
+    status: &std::process::ExitStatus,
+    stdout: &[u8],
+    stderr: &[u8],
+) {
     let stdout = String::from_utf8_lossy(stdout);
-    assert!(status.success(), "C client failed ({}): {}{}", status, stdout, String::from_utf8_lossy(stderr));
+    assert!(
+        status.success(),
+        "C client failed ({}): {}{}",
+        status,
+        stdout,
+        String::from_utf8_lossy(stderr)
+    );
     let last = stdout.lines().last().unwrap_or("");
     let mut words = last.split_whitespace();
     assert_eq!(words.next(), Some("ok"), "C client said: {}", stdout);
     assert_eq!(words.next(), Some(kind));
-    let profile = words.next().and_then(|p| u32::from_str_radix(p.trim_start_matches("0x"), 16).ok());
+    let profile = words
+        .next()
+        .and_then(|p| u32::from_str_radix(p.trim_start_matches("0x"), 16).ok());
     let profile = Profiles::from_bits(profile.expect("profile"));
     assert_eq!(profile.is_shm(), shm, "C client ran on {:?}", profile);
 }
@@ -351,7 +430,13 @@ impl CRestartClient {
         let mut line = String::new();
         stdout.read_line(&mut line).expect("read from the C peer");
         assert_eq!(line.trim(), "restart", "the C client's first round failed");
-        CRestartClient { child, stdin, stdout, kind: kind.to_string(), shm }
+        CRestartClient {
+            child,
+            stdin,
+            stdout,
+            kind: kind.to_string(),
+            shm,
+        }
     }
 
     pub fn resume(mut self) {
