@@ -14,13 +14,16 @@
 #   fuzz    clang + libFuzzer, each target for a bounded time (label fuzz)
 #   install install the gcc build and build a consumer through find_package and pkg-config
 #   windows mingw-w64 cross build, every registered suite run under wine (label windows and all)
+#   rust     the Rust crate (rust/) with Debian's toolchain, offline: fmt --check, clippy
+#            -D warnings, cargo test (unit, Rust <-> C integration, doc tests), the
+#            integration tests under ASan and under valgrind (scripts/rust.sh)
 # Each step prints one line; logs of a failing step are printed in full.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 build=${BUILD:-build}
 jobs=${JOBS:-2}
-steps=${NETIPC_TEST_STEPS:-builds gcc load asan tsan valgrind coverage fuzz install windows}
+steps=${NETIPC_TEST_STEPS:-builds gcc load asan tsan valgrind coverage fuzz install windows rust}
 
 bash scripts/install-deps.sh base test
 
@@ -199,6 +202,11 @@ step_windows() {
   return $rc
 }
 
+step_rust() {
+  bash scripts/install-deps.sh rust || return 1
+  JOBS=$jobs bash scripts/rust.sh "$build"
+}
+
 for s in $steps; do
   case $s in
     builds) run_step builds step_builds ;;
@@ -211,6 +219,7 @@ for s in $steps; do
     fuzz) run_step fuzz step_fuzz ;;
     install) run_step install step_install ;;
     windows) run_step windows step_windows ;;
+    rust) run_step rust step_rust ;;
     *) echo "unknown step $s" >&2; exit 2 ;;
   esac
 done
