@@ -3,7 +3,8 @@
 #   builds   every build type (Debug, RelWithDebInfo, Release, MinSizeRel) with tests,
 #            tools and the benchmark driver, under gcc and clang (compile only)
 #   gcc      -Werror build, every suite (unit, interop, chaos, stress, bench smoke);
-#            the benchmark driver without the ZeroMQ / nng rows, as a fresh machine builds it
+#            the benchmark driver without the ZeroMQ / nng rows, as a fresh machine builds it,
+#            with the Rust rows (rust/bench, built by cargo offline)
 #   load     chaos, stress and service suites with every core busy (scripts/test-load.sh,
 #            one short run; make test-load runs three full ones)
 #   asan     clang -Werror build with ASan+UBSan, every suite; zero sanitizer reports
@@ -73,8 +74,12 @@ step_compiler() {
   # gcc also builds the benchmark driver, so its smoke test (label bench) runs
   # here. Without the comparison rows even where ZeroMQ / nng are installed:
   # that is the build a fresh machine gets (make bench installs and uses them).
+  # gcc also builds the Rust rows (cargo, offline), so the smoke test runs them.
   local extra=()
-  [[ $cc == gcc ]] && extra+=(-DNETIPC_BUILD_BENCH=ON -DNETIPC_BENCH_COMPARE=OFF)
+  if [[ $cc == gcc ]]; then
+    bash scripts/install-deps.sh rust || return 1
+    extra+=(-DNETIPC_BUILD_BENCH=ON -DNETIPC_BENCH_COMPARE=OFF -DNETIPC_BENCH_RUST=ON)
+  fi
   configure_build "$build/$cc" -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     "${extra[@]}" || return 1
   ctest --test-dir "$build/$cc" --output-on-failure -j"$jobs" -LE 'fuzz|slow'
