@@ -91,13 +91,16 @@ pub fn service_name_valid(name: &str) -> bool {
 /// this first in that handler with the fault address (`si_addr`). `true`
 /// means the fault was inside a netipc region, which is now backed by zero
 /// pages (return from the handler; the session ends with `SHM_LOST`);
-/// `false` means it was not netipc's. Async-signal-safe. Rust's standard
-/// library installs no `SIGBUS` handler, so most programs never need this.
+/// `false` means it was not netipc's. Async-signal-safe. Rust programs
+/// rarely need it: the standard library installs its `SIGBUS` handler (for
+/// stack overflows) before `main`, so netipc's, installed later, comes
+/// first and passes every other fault on to it.
 ///
 /// # Safety
 /// Call it only from a `SIGBUS` handler, with the faulting address: for an
-/// address inside a live region it replaces that page with zeros, under
-/// whatever still reads it (a view into shared memory included).
+/// address inside a live region it replaces the whole region with zero
+/// pages, under the session that still uses it. (Views never point into
+/// shared memory: messages are copied out before they are validated.)
 ///
 /// ```
 /// // An address outside every netipc region is left alone.

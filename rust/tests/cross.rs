@@ -148,3 +148,40 @@ fn rust_cache__c_server_shm_restart() {
         st
     );
 }
+
+/// A hostile or broken server truncates the SHM region file (profile 0x02,
+/// a file in the run dir) under a live session: the next access faults
+/// with SIGBUS inside this Rust process, whose standard library installed
+/// its own SIGBUS handler before main. netipc's handler, installed on top,
+/// repairs the fault (SHM_LOST, the session closes) and the process lives
+/// on; the client reconnects.
+#[test]
+fn rust_client__c_server_shm_truncated_region() {
+    let dir = RunDir::new();
+    let _server = CServer::start("increment", dir.path(), "increment", true, 0);
+    let cfg = client_config(true).exact_profiles(true); // upstream's file region, not the sealed memfd
+    let mut client = netipc::Client::new(dir.path(), "increment", &cfg).expect("client");
+    client.refresh().expect("refresh");
+    assert_eq!(client.status().selected_profile, netipc::Profiles::SHM_HYBRID);
+    assert_eq!(client.increment(1).expect("increment"), 2);
+
+    let regions: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("run dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().map_or(false, |x| x == "ipcshm"))
+        .collect();
+    assert_eq!(regions.len(), 1, "{:?}", regions);
+    std::fs::OpenOptions::new().write(true).open(&regions[0]).expect("open").set_len(0).expect("truncate");
+
+    // The call that meets the truncated region fails with SHM_LOST or, after
+    // the at-least-once retry on a new session, succeeds; either way no crash.
+    match client.increment(2) {
+        Ok(v) => assert_eq!(v, 3),
+        Err(e) => {
+            assert_eq!(e.kind(), netipc::ErrorKind::ShmLost, "{}", e);
+            client.refresh().expect("refresh after SHM_LOST");
+        }
+    }
+    assert_eq!(client.increment(3).expect("increment after the repair"), 4);
+    assert!(client.status().reconnect_count >= 1, "{:?}", client.status());
+}
