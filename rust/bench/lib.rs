@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use netipc::{
-    AppCgroupStatus, AppLookupAnswer, AppStatus, CgroupItem, CgroupLookupAnswer, CgroupLookupStatus, Client,
-    ClientConfig, Label, Orchestrator, Profiles, Server, ServerConfig,
+    AppCgroupStatus, AppLookupAnswer, AppStatus, CgroupItem, CgroupLookupAnswer,
+    CgroupLookupStatus, Client, ClientConfig, Label, Orchestrator, Profiles, Server, ServerConfig,
 };
 
 /// `nipc_cgroup_entry_t` of the test corpus (src/corpus/corpus.h).
@@ -87,7 +87,13 @@ unsafe fn entries(spec: &BenchRustSpec) -> Vec<Entry> {
                     std::slice::from_raw_parts(e.path.cast::<u8>(), e.path_len as usize).to_vec(),
                 )
             };
-            Entry { name, path, hash: e.hash, options: e.options, enabled: e.enabled }
+            Entry {
+                name,
+                path,
+                hash: e.hash,
+                options: e.options,
+                enabled: e.enabled,
+            }
         })
         .collect()
 }
@@ -114,7 +120,10 @@ fn fail(what: &str, e: impl std::fmt::Display) -> c_int {
 
 fn profiles(spec: &BenchRustSpec) -> (Profiles, Profiles) {
     if spec.shm != 0 {
-        (Profiles::BASELINE | Profiles::SHM_HYBRID, Profiles::SHM_HYBRID)
+        (
+            Profiles::BASELINE | Profiles::SHM_HYBRID,
+            Profiles::SHM_HYBRID,
+        )
     } else {
         (Profiles::BASELINE, Profiles::NONE)
     }
@@ -197,11 +206,19 @@ pub unsafe extern "C" fn bench_rust_server_start(
     let generation = spec.generation;
     let systemd = spec.systemd_enabled;
     let server = match spec.kind {
-        KIND_INCREMENT | KIND_BATCH => Server::increment(&dir, &service, &cfg, |v| Ok(v.wrapping_add(1))),
+        KIND_INCREMENT | KIND_BATCH => {
+            Server::increment(&dir, &service, &cfg, |v| Ok(v.wrapping_add(1)))
+        }
         KIND_SNAPSHOT => Server::cgroups_snapshot(&dir, &service, &cfg, move |reply| {
             reply.begin(entries.len() as u32, systemd, generation);
             for e in &entries {
-                let item = CgroupItem { hash: e.hash, options: e.options, enabled: e.enabled, name: &e.name, path: &e.path };
+                let item = CgroupItem {
+                    hash: e.hash,
+                    options: e.options,
+                    enabled: e.enabled,
+                    name: &e.name,
+                    path: &e.path,
+                };
                 reply.add(&item)?;
             }
             Ok(())
@@ -211,11 +228,23 @@ pub unsafe extern "C" fn bench_rust_server_start(
             Server::cgroups_lookup(&dir, &service, &cfg, move |req, reply| {
                 reply.set_generation(generation);
                 for path in req.iter() {
-                    let found = if reply.exceeded() { None } else { table.find(&entries, path) };
+                    let found = if reply.exceeded() {
+                        None
+                    } else {
+                        table.find(&entries, path)
+                    };
                     match found {
                         Some(e) => {
-                            let labels = [Label::new(b"namespace", b"default"), Label::new(b"container", &e.name)];
-                            reply.add(&CgroupLookupAnswer::known(path, Orchestrator::DOCKER, &e.name, &labels))?;
+                            let labels = [
+                                Label::new(b"namespace", b"default"),
+                                Label::new(b"container", &e.name),
+                            ];
+                            reply.add(&CgroupLookupAnswer::known(
+                                path,
+                                Orchestrator::DOCKER,
+                                &e.name,
+                                &labels,
+                            ))?;
                         }
                         None => reply.add(&CgroupLookupAnswer::unknown_permanent(path))?,
                     }
@@ -224,15 +253,27 @@ pub unsafe extern "C" fn bench_rust_server_start(
             })
         }
         KIND_APPS_LOOKUP => {
-            let comm: Vec<String> = (0..entries.len()).map(|i| format!("worker-{}", i)).collect();
+            let comm: Vec<String> = (0..entries.len())
+                .map(|i| format!("worker-{}", i))
+                .collect();
             Server::apps_lookup(&dir, &service, &cfg, move |req, reply| {
                 reply.set_generation(generation);
                 for pid in req.iter() {
-                    let k = if reply.exceeded() { None } else { index_of_pid(pid, entries.len() as u32) };
+                    let k = if reply.exceeded() {
+                        None
+                    } else {
+                        index_of_pid(pid, entries.len() as u32)
+                    };
                     match k {
                         Some(k) => {
                             let e = &entries[k as usize];
-                            let mut a = AppLookupAnswer::known(pid, 1, 1000, 100_000 + u64::from(k), comm[k as usize].as_bytes());
+                            let mut a = AppLookupAnswer::known(
+                                pid,
+                                1,
+                                1000,
+                                100_000 + u64::from(k),
+                                comm[k as usize].as_bytes(),
+                            );
                             a.orchestrator = Orchestrator::DOCKER;
                             a.cgroup_status = AppCgroupStatus::KNOWN;
                             a.cgroup_path = &e.path;
@@ -333,9 +374,20 @@ pub unsafe extern "C" fn bench_rust_client_open(
         std::thread::sleep(Duration::from_millis(5));
     }
     // A row named SHM must not quietly run on the baseline.
-    let want = if spec.shm != 0 { Profiles::SHM_HYBRID } else { Profiles::BASELINE };
+    let want = if spec.shm != 0 {
+        Profiles::SHM_HYBRID
+    } else {
+        Profiles::BASELINE
+    };
     if client.status().selected_profile != want {
-        return fail("profile", format!("selected {:?}, wanted {:?}", client.status().selected_profile, want));
+        return fail(
+            "profile",
+            format!(
+                "selected {:?}, wanted {:?}",
+                client.status().selected_profile,
+                want
+            ),
+        );
     }
     // SAFETY: the caller's contract.
     let entries = unsafe { entries(spec) };
@@ -370,7 +422,10 @@ impl RustClient {
     fn call(&mut self, seq: u64) -> Result<(), String> {
         match self.kind {
             KIND_INCREMENT => {
-                let out = self.client.increment(seq).map_err(|e| format!("increment: {}", e))?;
+                let out = self
+                    .client
+                    .increment(seq)
+                    .map_err(|e| format!("increment: {}", e))?;
                 if out != seq + 1 {
                     return Err("increment answer".into());
                 }
@@ -389,7 +444,10 @@ impl RustClient {
                 }
             }
             KIND_SNAPSHOT => {
-                let snap = self.client.cgroups_snapshot().map_err(|e| format!("snapshot: {}", e))?;
+                let snap = self
+                    .client
+                    .cgroups_snapshot()
+                    .map_err(|e| format!("snapshot: {}", e))?;
                 if snap.len() != self.param as usize || snap.generation() != self.generation {
                     return Err("snapshot answer".into());
                 }
@@ -424,7 +482,9 @@ impl RustClient {
                     return Err("apps lookup answer".into());
                 }
                 for (i, it) in v.iter().enumerate() {
-                    if it.status != AppStatus::KNOWN || it.cgroup_name.len() != self.name_lens[first + i] {
+                    if it.status != AppStatus::KNOWN
+                        || it.cgroup_name.len() != self.name_lens[first + i]
+                    {
                         return Err("apps lookup item".into());
                     }
                 }

@@ -70,6 +70,11 @@ pub use lookup::{
 pub use server::{Server, ServerStats};
 pub use snapshot::{djb2, CgroupItem, CgroupsSnapshot, SnapshotIter, SnapshotReply};
 
+// The examples of docs/rust.md compile as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/rust.md")]
+struct RustGuideExamples;
+
 /// True when `name` is a valid service name: `[A-Za-z0-9._-]+`, not `.`
 /// or `..`.
 ///

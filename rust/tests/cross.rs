@@ -162,7 +162,10 @@ fn rust_client__c_server_shm_truncated_region() {
     let cfg = client_config(true).exact_profiles(true); // upstream's file region, not the sealed memfd
     let mut client = netipc::Client::new(dir.path(), "increment", &cfg).expect("client");
     client.refresh().expect("refresh");
-    assert_eq!(client.status().selected_profile, netipc::Profiles::SHM_HYBRID);
+    assert_eq!(
+        client.status().selected_profile,
+        netipc::Profiles::SHM_HYBRID
+    );
     assert_eq!(client.increment(1).expect("increment"), 2);
 
     let regions: Vec<_> = std::fs::read_dir(dir.path())
@@ -171,7 +174,12 @@ fn rust_client__c_server_shm_truncated_region() {
         .filter(|p| p.extension().map_or(false, |x| x == "ipcshm"))
         .collect();
     assert_eq!(regions.len(), 1, "{:?}", regions);
-    std::fs::OpenOptions::new().write(true).open(&regions[0]).expect("open").set_len(0).expect("truncate");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&regions[0])
+        .expect("open")
+        .set_len(0)
+        .expect("truncate");
 
     // The call that meets the truncated region fails with SHM_LOST or, after
     // the at-least-once retry on a new session, succeeds; either way no crash.
@@ -183,5 +191,9 @@ fn rust_client__c_server_shm_truncated_region() {
         }
     }
     assert_eq!(client.increment(3).expect("increment after the repair"), 4);
-    assert!(client.status().reconnect_count >= 1, "{:?}", client.status());
+    assert!(
+        client.status().reconnect_count >= 1,
+        "{:?}",
+        client.status()
+    );
 }
