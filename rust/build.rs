@@ -52,6 +52,9 @@ fn main() {
             for dir in &found.link_paths {
                 peer_link.push(format!("-L{}", dir.display()));
                 peer_link.push(format!("-Wl,-rpath,{}", dir.display()));
+                // Test and example binaries find a library installed off
+                // the loader's path (programs of a consumer set their own).
+                println!("cargo:rustc-link-arg=-Wl,-rpath,{}", dir.display());
             }
             for l in &found.libs {
                 peer_link.push(format!("-l{}", l));

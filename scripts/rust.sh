@@ -9,6 +9,9 @@
 #             zero reports, leaks included, from the tests and every peer
 #   valgrind  the integration tests under memcheck, children traced: no
 #             error and no definite or indirect leak on either side
+#   pkgconfig the integration tests linked to an installed libnetipc found by
+#             pkg-config (NETIPC_LINK=pkg-config), installed from BUILD_DIR/gcc
+#             (make test's gcc step); said and skipped when that build is absent
 # Toolchain: Debian's (/usr/bin/cargo, rustc 1.63), the one a fresh Debian 12
 # machine gets from `scripts/install-deps.sh rust`, so the crate's MSRV is
 # what is checked; a rustup toolchain elsewhere in PATH is not used.
@@ -21,7 +24,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 build=$root/${1:-build}
 jobs=${JOBS:-2}
-checks=${NETIPC_RUST_CHECKS:-fmt clippy test asan valgrind}
+checks=${NETIPC_RUST_CHECKS:-fmt clippy test asan valgrind pkgconfig}
 
 cargo=${NETIPC_RUST_CARGO:-}
 if [[ -z $cargo ]]; then
@@ -40,7 +43,12 @@ cd "$root/rust"
 # Debian's; it is generated, never committed: start from a fresh one.
 rm -f Cargo.lock
 
-step() { echo "== rust $1"; }
+t_step=$SECONDS
+step() {
+  [[ -z ${cur:-} ]] || echo "   ($cur: $((SECONDS - t_step)) s)"
+  cur=$1 t_step=$SECONDS
+  echo "== rust $1"
+}
 
 for c in $checks; do
   case $c in
@@ -78,7 +86,22 @@ for c in $checks; do
         echo "-- valgrind $t"
         "${vg[@]}" "$bin" --test-threads="$jobs"
       done ;;
+    pkgconfig)
+      step pkgconfig
+      if [[ ! -f $build/gcc/CMakeCache.txt ]]; then
+        echo "skipped: no gcc build in $build/gcc to install (make test's gcc step makes one)"
+        continue
+      fi
+      prefix=$build/rust/pc-install
+      rm -rf "$prefix"
+      cmake --build "$build/gcc" -j"$jobs" --target netipc_shared netipc_static >/dev/null
+      cmake --install "$build/gcc" --prefix "$prefix" >/dev/null
+      pc=$(dirname "$(find "$prefix" -name netipc.pc | head -n 1)")
+      PKG_CONFIG_PATH=$pc NETIPC_LINK=pkg-config \
+      CARGO_TARGET_DIR=$build/rust/pkg-config \
+        "$cargo" test -j"$jobs" --tests -- --test-threads="$jobs" ;;
     *) echo "rust.sh: unknown check $c" >&2; exit 2 ;;
   esac
 done
+step done >/dev/null
 echo "rust: all checks passed"
