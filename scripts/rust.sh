@@ -2,6 +2,7 @@
 # The Rust crate's checks (make test's `rust` step; also runnable alone):
 #   fmt       cargo fmt --check
 #   clippy    cargo clippy -D warnings, every target of the workspace
+#   doc       cargo doc, rustdoc warnings (broken links ...) are errors
 #   test      cargo test: unit tests, integration tests (tests/api.rs, and
 #             tests/cross.rs: Rust <-> C over UDS and SHM) and doc tests
 #   asan      the integration tests again with the C library and the C peer
@@ -24,7 +25,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 build=$root/${1:-build}
 jobs=${JOBS:-2}
-checks=${NETIPC_RUST_CHECKS:-fmt clippy test asan valgrind pkgconfig}
+checks=${NETIPC_RUST_CHECKS:-fmt clippy doc test asan valgrind pkgconfig}
 
 cargo=${NETIPC_RUST_CARGO:-}
 if [[ -z $cargo ]]; then
@@ -44,8 +45,9 @@ cd "$root/rust"
 rm -f Cargo.lock
 
 t_step=$SECONDS
+step_end() { [[ -z ${cur:-} ]] || echo "   ($cur: $((SECONDS - t_step)) s)"; }
 step() {
-  [[ -z ${cur:-} ]] || echo "   ($cur: $((SECONDS - t_step)) s)"
+  step_end
   cur=$1 t_step=$SECONDS
   echo "== rust $1"
 }
@@ -58,6 +60,9 @@ for c in $checks; do
     clippy)
       step clippy
       "$cargo" clippy -j"$jobs" --workspace --all-targets -- -D warnings ;;
+    doc)
+      step doc
+      RUSTDOCFLAGS="-D warnings" "$cargo" doc -j"$jobs" --no-deps -p netipc ;;
     test)
       step test
       "$cargo" test -j"$jobs" -- --test-threads="$jobs" ;;
@@ -103,5 +108,5 @@ for c in $checks; do
     *) echo "rust.sh: unknown check $c" >&2; exit 2 ;;
   esac
 done
-step done >/dev/null
+step_end
 echo "rust: all checks passed"

@@ -19,17 +19,42 @@ pub struct Profiles(u32);
 
 impl Profiles {
     /// No profile: the default (the baseline transport only).
+    ///
+    /// ```
+    /// assert_eq!(netipc::ClientConfig::new().supported_profiles(), netipc::Profiles::NONE);
+    /// ```
     pub const NONE: Profiles = Profiles(0);
     /// The socket (UDS SEQPACKET on POSIX, Named Pipe on Windows).
+    ///
+    /// ```
+    /// let cfg = netipc::ServerConfig::new().profiles(netipc::Profiles::BASELINE);
+    /// # let _ = cfg;
+    /// ```
     pub const BASELINE: Profiles = Profiles(0x01);
     /// Shared memory, spin then futex / event. On Linux, netipc adds its own
     /// sealed profile wherever this one is listed (see
     /// [`ClientConfig::exact_profiles`]).
+    ///
+    /// ```
+    /// use netipc::Profiles;
+    /// let cfg = netipc::ClientConfig::new().profiles(Profiles::BASELINE | Profiles::SHM_HYBRID);
+    /// # let _ = cfg;
+    /// ```
     pub const SHM_HYBRID: Profiles = Profiles(0x02);
     /// Shared memory, futex only (POSIX; runs like `SHM_HYBRID`).
+    ///
+    /// ```
+    /// assert!(netipc::Profiles::SHM_FUTEX.is_shm());
+    /// ```
     pub const SHM_FUTEX: Profiles = Profiles(0x04);
     /// netipc's own profile (Linux): a sealed memfd region passed over the
     /// socket. Never selected with peers that do not list it.
+    ///
+    /// ```
+    /// // What a session between two netipc peers on Linux usually selects:
+    /// let sealed = netipc::Profiles::SHM_SEALED;
+    /// assert_eq!(sealed.bits(), 1 << 24);
+    /// ```
     pub const SHM_SEALED: Profiles = Profiles(0x0100_0000);
 
     /// Profiles from raw `NIPC_PROFILE_*` bits.
