@@ -379,7 +379,10 @@ static int call(const char *kind, const char *dir, const char *service, uint32_t
         .supported_profiles = profiles,
         .max_request_batch_items = 1000,
         .max_payload_ceiling = 16u << 20,
-        .call_timeout_ms = 10000,
+        /* A bound for a hang, not a speed expectation: a 3000-key lookup is
+         * ~50 sub-calls, and under valgrind on a loaded machine both sides
+         * run 20-50 times slower (the Rust side uses the same bound). */
+        .call_timeout_ms = 120000,
     };
     nipc_client_t *c;
     nipc_error_t err = nipc_client_create(dir, service, &cfg, &c);
