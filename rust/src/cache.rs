@@ -1,5 +1,4 @@
 //! Level 3: a local cache of the cgroups snapshot with RAII read guards.
-use std::cell::RefCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::path::Path;
@@ -12,12 +11,20 @@ use crate::error::{check, Error, ErrorKind, Result};
 use crate::ffi;
 use crate::snapshot::{djb2, CgroupItem};
 
-thread_local! {
-    /// Caches this thread holds a read guard of. The C library forbids
-    /// nested guards on one thread, and refresh() or status() inside one
-    /// (both would wait for the guard to close: a deadlock).
-    static GUARDED: RefCell<Vec<usize>> = RefCell::new(Vec::new());
+/// Caches this thread holds a read guard of. The C library forbids nested
+/// guards on one thread, and refresh() or status() inside one (both would
+/// wait for the guard to close: a deadlock).
+// A `const {}` initialiser would suit newer clippy, but clippy 1.63 (Debian
+// 12's) misreads it as an interior-mutable const; the plain form suits both.
+#[allow(unknown_lints, clippy::missing_const_for_thread_local)]
+mod guards {
+    use std::cell::RefCell;
+
+    thread_local! {
+        pub(super) static GUARDED: RefCell<Vec<usize>> = RefCell::new(Vec::new());
+    }
 }
+use guards::GUARDED;
 
 fn guarded_here(cache: usize) -> bool {
     GUARDED.with(|g| g.borrow().contains(&cache))
