@@ -138,6 +138,15 @@ extern const client_ops_t bench_raw_seqpacket_client, bench_raw_seqpacket_batch_
     bench_raw_seqpacket_pipeline_client, bench_raw_shm_client;
 extern const local_ops_t bench_raw_hash_local;
 
+#ifdef NETIPC_BENCH_RUST
+/* Rust rows (bench_rust.c, rust/bench/lib.rs): the same roles on the crate.
+ * bench_rust_batch_server serves like bench_rust_increment_server. */
+extern const server_ops_t bench_rust_increment_server, bench_rust_batch_server,
+    bench_rust_snapshot_server, bench_rust_cgroups_lookup_server, bench_rust_apps_lookup_server;
+extern const client_ops_t bench_rust_increment_client, bench_rust_batch_client,
+    bench_rust_snapshot_client, bench_rust_cgroups_lookup_client, bench_rust_apps_lookup_client;
+#endif
+
 #ifdef NETIPC_BENCH_ZMQ
 extern const server_ops_t bench_zmq_server;
 extern const client_ops_t bench_zmq_client;

@@ -19,9 +19,10 @@ case $suite in
   *) echo "usage: scripts/bench.sh full|quick" >&2; exit 2 ;;
 esac
 
-bash scripts/install-deps.sh base bench
+bash scripts/install-deps.sh base bench rust
 
-cmake -S "$root" -B "$build" -G "Unix Makefiles" -DNETIPC_BUILD_BENCH=ON \
+# NETIPC_BENCH_RUST: the Rust rows (the crate's cost over calling C directly).
+cmake -S "$root" -B "$build" -G "Unix Makefiles" -DNETIPC_BUILD_BENCH=ON -DNETIPC_BENCH_RUST=ON \
   -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j"$jobs" --target netipc_bench >/dev/null
 

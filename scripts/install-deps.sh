@@ -6,6 +6,9 @@
 #   windows  mingw-w64 cross compiler and wine  (Windows suite under wine)
 #   bench    ZeroMQ and nng development packages (comparison rows)
 #   go       Debian's Go toolchain (golang-go, Go 1.19 on bookworm): the Go implementation
+#   rust     Debian's Rust toolchain (rustc, cargo, rustfmt, clippy) and the crates the
+#            netipc crate builds with (librust-cc-dev, librust-pkg-config-dev), found
+#            offline under /usr/share/cargo/registry (rust/.cargo/config.toml)
 # Missing packages are installed with apt-get when running as root; otherwise
 # the script names them and fails, so nothing depends on hand-installed tools.
 set -euo pipefail
@@ -22,6 +25,14 @@ for group in "${@:-base}"; do
     bench) want+=(file:/usr/include/zmq.h=libzmq3-dev file:/usr/include/nng/nng.h=libnng-dev
                   python3:python3) ;;
     go) want+=(go:golang-go) ;;
+    # Files, not commands: a rustup toolchain in PATH is not what a fresh
+    # Debian machine builds with, and it cannot build offline from
+    # /usr/share/cargo/registry.
+    rust) want+=(file:/usr/bin/cargo=cargo file:/usr/bin/rustc=rustc file:/usr/bin/rustfmt=rustfmt
+                 file:/usr/bin/cargo-clippy=rust-clippy
+                 file:/usr/share/cargo/registry/cc-1.*=librust-cc-dev
+                 file:/usr/share/cargo/registry/pkg-config-0.3.*=librust-pkg-config-dev
+                 gcc:gcc valgrind:valgrind) ;;
     *) echo "install-deps: unknown group '$group'" >&2; exit 2 ;;
   esac
 done
@@ -36,6 +47,8 @@ for item in "${want[@]}"; do
     if [[ $path == *libclang_rt.fuzzer* ]]; then
       compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a" >/dev/null \
         && continue
+    elif [[ $path == *'*'* ]]; then
+      compgen -G "$path" >/dev/null && continue
     elif [[ -e $path ]]; then
       continue
     fi

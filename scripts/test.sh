@@ -3,7 +3,8 @@
 #   builds   every build type (Debug, RelWithDebInfo, Release, MinSizeRel) with tests,
 #            tools and the benchmark driver, under gcc and clang (compile only)
 #   gcc      -Werror build, every suite (unit, interop, chaos, stress, bench smoke);
-#            the benchmark driver without the ZeroMQ / nng rows, as a fresh machine builds it
+#            the benchmark driver without the ZeroMQ / nng rows, as a fresh machine builds it,
+#            with the Rust rows (rust/bench, built by cargo offline)
 #   load     chaos, stress and service suites with every core busy (scripts/test-load.sh,
 #            one short run; make test-load runs three full ones)
 #   asan     clang -Werror build with ASan+UBSan, every suite; zero sanitizer reports
@@ -17,13 +18,16 @@
 #           matrix against the C peer, the zero-allocation tests, every fuzz target briefly
 #   windows mingw-w64 cross build, every registered suite run under wine (label windows and all),
 #           then the Go Windows tests (GOOS=windows test binaries) against the C Windows peer
+#   rust     the Rust crate (rust/) with Debian's toolchain, offline: fmt --check, clippy
+#            -D warnings, cargo test (unit, Rust <-> C integration, doc tests), the
+#            integration tests under ASan and under valgrind (scripts/rust.sh)
 # Each step prints one line; logs of a failing step are printed in full.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 build=${BUILD:-build}
 jobs=${JOBS:-2}
-steps=${NETIPC_TEST_STEPS:-builds gcc load asan tsan valgrind coverage fuzz install go windows}
+steps=${NETIPC_TEST_STEPS:-builds gcc load asan tsan valgrind coverage fuzz install go windows rust}
 
 # go: the Go step, and the Go rows of the benchmark smoke test in step gcc.
 bash scripts/install-deps.sh base test go
@@ -74,8 +78,12 @@ step_compiler() {
   # gcc also builds the benchmark driver, so its smoke test (label bench) runs
   # here. Without the comparison rows even where ZeroMQ / nng are installed:
   # that is the build a fresh machine gets (make bench installs and uses them).
+  # gcc also builds the Rust rows (cargo, offline), so the smoke test runs them.
   local extra=()
-  [[ $cc == gcc ]] && extra+=(-DNETIPC_BUILD_BENCH=ON -DNETIPC_BENCH_COMPARE=OFF)
+  if [[ $cc == gcc ]]; then
+    bash scripts/install-deps.sh rust || return 1
+    extra+=(-DNETIPC_BUILD_BENCH=ON -DNETIPC_BENCH_COMPARE=OFF -DNETIPC_BENCH_RUST=ON)
+  fi
   configure_build "$build/$cc" -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     "${extra[@]}" || return 1
   ctest --test-dir "$build/$cc" --output-on-failure -j"$jobs" -LE 'fuzz|slow'
@@ -275,6 +283,9 @@ step_go() {
       || { cat "$root/$log_dir/go-fuzz-${t%%:*}.log"; return 1; }
     echo "fuzz ${t%%:*}: $(grep -oE 'execs: [0-9]+' "$root/$log_dir/go-fuzz-${t%%:*}.log" | tail -1) ok"
   done
+step_rust() {
+  bash scripts/install-deps.sh rust || return 1
+  JOBS=$jobs bash scripts/rust.sh "$build"
 }
 
 for s in $steps; do
@@ -290,6 +301,7 @@ for s in $steps; do
     install) run_step install step_install ;;
     go) run_step go step_go ;;
     windows) run_step windows step_windows ;;
+    rust) run_step rust step_rust ;;
     *) echo "unknown step $s" >&2; exit 2 ;;
   esac
 done
