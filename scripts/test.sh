@@ -283,6 +283,8 @@ step_go() {
       || { cat "$root/$log_dir/go-fuzz-${t%%:*}.log"; return 1; }
     echo "fuzz ${t%%:*}: $(grep -oE 'execs: [0-9]+' "$root/$log_dir/go-fuzz-${t%%:*}.log" | tail -1) ok"
   done
+}
+
 step_rust() {
   bash scripts/install-deps.sh rust || return 1
   JOBS=$jobs bash scripts/rust.sh "$build"

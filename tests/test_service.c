@@ -284,6 +284,27 @@ static void test_refresh_result(void)
     fx_end(&f, 0);
 }
 
+/* A server that accepts and never answers: refresh() gives up after the
+ * client's own handshake_timeout_ms (and the default otherwise). */
+static void test_refresh_handshake_timeout(void)
+{
+    fx_t f;
+    REQUIRE(fx_begin(&f));
+    nipc_listener_t *l = NULL;
+    REQUIRE(nipc_listener_create(f.run, SP_SERVICE, NULL, &l) == NIPC_OK); /* never accepts */
+    nipc_client_config_t cfg = {.handshake_timeout_ms = T_MS(300)};
+    nipc_client_t *c = client_new(&f, &cfg);
+    REQUIRE(c);
+    unsigned long long t0 = t_now_ms();
+    CHECK_ERR(nipc_client_refresh(c), NIPC_ERR_TIMEOUT);
+    unsigned long long took = t_now_ms() - t0;
+    CHECK(took >= 290 && took < t_bound(T_MS(300)));
+    CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_DISCONNECTED);
+    nipc_client_free(c);
+    nipc_listener_free(l);
+    fx_end(&f, 0);
+}
+
 /* A wrong token: AUTH_FAILED, sticky (no I/O) until close(). */
 static void test_state_auth_failed_sticky(void)
 {
@@ -998,8 +1019,10 @@ static void abort_blocked_call(uint32_t profiles)
     CHECK(woke - a.at < 600);
     CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_BROKEN);
 
-    /* Sticky: refresh still reconnects, but calls fail without I/O. */
-    CHECK_EQ_U64(t_refresh_changed(c), 1);
+    /* Sticky, whatever the state: refresh connects nothing and calls fail
+     * without I/O, all with ABORTED (not NOT_READY). */
+    CHECK_ERR(nipc_client_refresh(c), NIPC_ERR_ABORTED);
+    CHECK_EQ_U64(nipc_client_state(c), NIPC_CLIENT_BROKEN);
     CHECK_ERR(nipc_client_increment(c, 1, &out, 0), NIPC_ERR_ABORTED);
     CHECK_ERR(nipc_client_increment(c, 1, &out, 0), NIPC_ERR_ABORTED);
     CHECK_EQ_U64(sp_calls(f.ctl), 1);
@@ -2019,6 +2042,7 @@ int main(int argc, char **argv)
         T_CASE(test_state_late_provider),
         T_CASE(test_state_broken_and_restart),
         T_CASE(test_refresh_result),
+        T_CASE(test_refresh_handshake_timeout),
         T_CASE(test_state_auth_failed_sticky),
         T_CASE(test_state_incompatible_sticky),
         T_CASE(test_state_limit_exceeded_handshake),

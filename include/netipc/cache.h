@@ -60,9 +60,11 @@ NIPC_API nipc_error_t nipc_cgroups_cache_refresh(nipc_cgroups_cache_t *c, uint32
 /* true when a snapshot exists ("has data", not "connected"). Thread-safe. */
 NIPC_API bool nipc_cgroups_cache_ready(const nipc_cgroups_cache_t *c);
 
-/* Read guard around lookups; cheap, may be held by many threads at once.
- * Guards do not nest: a thread takes one at a time. While a refresh waits
- * to publish, new guards wait for it (a refresh is never starved). */
+/* Read guard around lookups; cheap (an increment of a per-thread counter,
+ * no shared lock), may be held by many threads at once. Guards do not nest:
+ * a thread takes one at a time, and calls neither refresh() nor status()
+ * while it holds one (both wait for every open guard: a deadlock). While a
+ * refresh waits to publish, new guards wait for it (it is never starved). */
 NIPC_API void nipc_cgroups_cache_read_lock(nipc_cgroups_cache_t *c);
 NIPC_API void nipc_cgroups_cache_read_unlock(nipc_cgroups_cache_t *c);
 

@@ -81,6 +81,8 @@ typedef struct nipc_client_config {
     /* Nonzero: the profiles exactly as given, without netipc's sealed SHM
      * profile added to SHM_HYBRID (nipc_transport_config_t.exact_profiles). */
     int exact_profiles;
+    /* How long a connect waits for the server's HELLO_ACK; 0 = 5000. */
+    uint32_t handshake_timeout_ms;
 } nipc_client_config_t;
 
 typedef struct nipc_client_status {
@@ -115,7 +117,8 @@ NIPC_API nipc_error_t nipc_client_create(const char *run_dir, const char *servic
  * (AUTH_FAILED, INCOMPATIBLE until close()). A state change shows in
  * nipc_client_state() and the connect / reconnect counters. Blocks for at
  * most one connect + handshake + SHM attach (the handshake and attach
- * windows, 5 s each by default; a missing provider fails at once).
+ * windows, 5 s each by default; a missing provider fails at once). While
+ * the abort flag is set it connects nothing and returns ABORTED.
  */
 NIPC_API nipc_error_t nipc_client_refresh(nipc_client_t *c);
 
@@ -129,10 +132,10 @@ NIPC_API nipc_client_state_t nipc_client_state(const nipc_client_t *c);
 NIPC_API void nipc_client_status(const nipc_client_t *c, nipc_client_status_t *out);
 
 /*
- * Makes the current and every later call fail with ABORTED, waking a
- * blocked call within at most 100 ms (within 2 ms on UDS, at once on named
- * pipes). Thread-safe
- * and async-signal-safe; sticky until nipc_client_clear_abort() or close().
+ * Makes the current and every later call (and refresh) fail with ABORTED,
+ * whatever the client's state, waking a blocked call within at most 100 ms
+ * (within 2 ms on UDS, at once on named pipes). Thread-safe and
+ * async-signal-safe; sticky until nipc_client_clear_abort() or close().
  */
 NIPC_API void nipc_client_abort(nipc_client_t *c);
 NIPC_API void nipc_client_clear_abort(nipc_client_t *c);
@@ -298,7 +301,12 @@ NIPC_API nipc_error_t nipc_server_create_apps_lookup(const char *run_dir, const 
                                                      nipc_apps_lookup_handler_fn fn, void *ctx,
                                                      nipc_server_t **out);
 
-/* Starts the accept thread and returns; sessions get their own threads. */
+/*
+ * Starts the accept thread and returns; sessions get their own threads.
+ * start(), run(), join() and destroy() are the owner's: call them from one
+ * thread (or serialise them); only stop() and stats() may come from any
+ * thread. A second start() or run() returns INVALID_ARGUMENT.
+ */
 NIPC_API nipc_error_t nipc_server_start(nipc_server_t *s);
 
 /*
@@ -331,7 +339,8 @@ typedef struct nipc_server_stats {
     uint64_t sessions_accepted; /* handshakes completed */
     uint64_t sessions_rejected; /* over the session limit or refused */
     uint64_t handshakes_failed; /* silent, malformed or refused clients */
-    uint64_t requests;          /* requests answered OK */
+    uint64_t requests;          /* requests answered OK (counted once the answer is out:
+                                   its client may read it a moment before the count moves) */
     uint64_t request_errors;    /* requests answered with an error status */
     uint32_t sessions_active;
 } nipc_server_stats_t;

@@ -29,7 +29,7 @@ const struct nipc_rust_layout_entry nipc_rust_layout[] = {
     OFF(nipc_client_config_t, max_logical_lookup_subcalls)
     OFF(nipc_client_config_t, max_logical_lookup_response_bytes)
     OFF(nipc_client_config_t, allowed_server_uids) OFF(nipc_client_config_t, allowed_server_uid_count)
-    OFF(nipc_client_config_t, exact_profiles)
+    OFF(nipc_client_config_t, exact_profiles) OFF(nipc_client_config_t, handshake_timeout_ms)
 
     SIZE(nipc_client_status_t) OFF(nipc_client_status_t, state)
     OFF(nipc_client_status_t, last_error) OFF(nipc_client_status_t, last_connect_error)

@@ -191,6 +191,7 @@ impl Default for RawClientConfig {
             allowed_server_uids: std::ptr::null(),
             allowed_server_uid_count: 0,
             exact_profiles: 0,
+            handshake_timeout_ms: 0,
         })
     }
 }
@@ -247,6 +248,17 @@ impl ClientConfig {
     /// ```
     pub fn exact_profiles(mut self, exact: bool) -> Self {
         self.raw.0.exact_profiles = i32::from(exact);
+        self
+    }
+
+    /// How long a connect waits for the server's HELLO_ACK, in ms; 0 = 5000.
+    ///
+    /// ```
+    /// let cfg = netipc::ClientConfig::new().handshake_timeout_ms(20_000);
+    /// # let _ = cfg;
+    /// ```
+    pub fn handshake_timeout_ms(mut self, ms: u32) -> Self {
+        self.raw.0.handshake_timeout_ms = ms;
         self
     }
 
@@ -387,6 +399,7 @@ impl fmt::Debug for ClientConfig {
                 &if r.auth_token != 0 { "set" } else { "none" },
             )
             .field("call_timeout_ms", &r.call_timeout_ms)
+            .field("handshake_timeout_ms", &r.handshake_timeout_ms)
             .field("shm_attach_timeout_ms", &r.shm_attach_timeout_ms)
             .field("max_logical_lookup_items", &r.max_logical_lookup_items)
             .field(

@@ -62,6 +62,7 @@ pub struct nipc_client_config_t {
     pub allowed_server_uids: *const u32,
     pub allowed_server_uid_count: u32,
     pub exact_profiles: c_int,
+    pub handshake_timeout_ms: u32,
 }
 
 #[repr(C)]
@@ -580,7 +581,7 @@ mod tests {
                 max_payload_ceiling, auth_token, call_timeout_ms, shm_attach_timeout_ms,
                 max_logical_lookup_items, max_logical_lookup_subcalls,
                 max_logical_lookup_response_bytes, allowed_server_uids, allowed_server_uid_count,
-                exact_profiles }
+                exact_profiles, handshake_timeout_ms }
             nipc_client_status_t { state, last_error, last_connect_error, connect_count,
                 reconnect_count, call_count, error_count, selected_profile, max_request_payload,
                 max_response_payload }

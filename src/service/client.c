@@ -145,6 +145,7 @@ static nipc_error_t try_connect(nipc_client_t *c, uint64_t deadline)
             .max_response_batch_items = c->cfg.max_request_batch_items,
             .auth_token = c->cfg.auth_token,
             .shm_attach_timeout_ms = c->cfg.shm_attach_timeout_ms, /* 0: Level 1 default */
+            .handshake_timeout_ms = c->cfg.handshake_timeout_ms,   /* 0: Level 1 default */
             .max_in_flight = 1, /* one call at a time */
             .allowed_uids = c->cfg.allowed_server_uids,
             .allowed_uid_count = c->cfg.allowed_server_uid_count,
@@ -187,6 +188,8 @@ static nipc_error_t try_connect(nipc_client_t *c, uint64_t deadline)
 
 nipc_error_t nipc_client_refresh(nipc_client_t *c)
 {
+    if (nipc_abort_is_set(c->abort))
+        return NIPC_ERR_ABORTED; /* shutting down: connect nothing */
     switch (get_state(c)) {
     case NIPC_CLIENT_DISCONNECTED:
     case NIPC_CLIENT_NOT_FOUND:
@@ -475,13 +478,15 @@ nipc_error_t nipc__client_call_until(nipc_client_t *c, const nipc__call_t *call,
 static nipc_error_t call_loop(nipc_client_t *c, const nipc__call_t *call, uint64_t deadline,
                               uint32_t left)
 {
-    if (get_state(c) != NIPC_CLIENT_READY) {
-        c->error_count++;
-        return c->last_error = NIPC_ERR_NOT_READY;
-    }
+    /* The abort first: it is sticky whatever the state (an aborted call
+     * broke the session, and the next call must still say ABORTED). */
     if (nipc_abort_is_set(c->abort)) {
         c->error_count++;
         return c->last_error = NIPC_ERR_ABORTED;
+    }
+    if (get_state(c) != NIPC_CLIENT_READY) {
+        c->error_count++;
+        return c->last_error = NIPC_ERR_NOT_READY;
     }
     int retried = 0, growths = 0;
     nipc_error_t err;

@@ -48,7 +48,8 @@ struct nipc_server {
     void *ctx;
 
     atomic_int stopping; /* sticky: set once by stop() */
-    int started, joined;
+    atomic_int started; /* start() or run() claimed the server */
+    int joined;
     nipc__thread_t *accept_thread;
     nipc_abort_t *force; /* forced stop: wakes every session at once */
 
@@ -344,22 +345,27 @@ nipc_error_t nipc__server_create(const char *run_dir, const char *service,
     return NIPC_OK;
 }
 
+/* 1 when this caller is the one start() or run() of the server. */
+static int claim_start(nipc_server_t *srv)
+{
+    int no = 0;
+    return atomic_compare_exchange_strong(&srv->started, &no, 1);
+}
+
 nipc_error_t nipc_server_start(nipc_server_t *srv)
 {
-    if (!srv || srv->started)
+    if (!srv || !claim_start(srv))
         return NIPC_ERR_INVALID_ARGUMENT;
     nipc_error_t err = nipc__thread_start(&srv->accept_thread, accept_main, srv);
     if (err != NIPC_OK)
-        return err;
-    srv->started = 1;
-    return NIPC_OK;
+        atomic_store(&srv->started, 0); /* nothing runs: may be started again */
+    return err;
 }
 
 nipc_error_t nipc_server_run(nipc_server_t *srv)
 {
-    if (!srv || srv->started)
+    if (!srv || !claim_start(srv))
         return NIPC_ERR_INVALID_ARGUMENT;
-    srv->started = 1;
     accept_main(srv); /* returns once stop() was called, even before we got here */
     return NIPC_OK;
 }
@@ -389,7 +395,7 @@ static void join_all(worker_t *slots, uint32_t n)
 nipc_error_t nipc_server_join(nipc_server_t *srv, uint32_t timeout_ms)
 {
     nipc_server_stop(srv);
-    if (!srv->started || srv->joined)
+    if (!atomic_load(&srv->started) || srv->joined)
         return NIPC_OK;
     nipc__thread_join(srv->accept_thread);
     srv->accept_thread = NULL;
