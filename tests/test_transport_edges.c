@@ -228,46 +228,60 @@ static void shm_publish_consume_bounds(void)
     t_rmtree(run);
 }
 
-/* ========================================================= adaptive spin */
+/* ============================================================ spin or not */
 
 /*
- * The consumer's spin adapts (shm.c): a spin that finds nothing halves the
- * next one, down to none; a spin that finds its message restores the full
- * 128; without a spin, every 16th consume probes with a full one.
+ * The consumer spins only for a peer on another CPU: in the sealed layout
+ * each publish stores its CPU + 1 beside the sequence, and a consumer whose
+ * peer published from its own CPU sleeps at once. Upstream's file layout
+ * has no such word: its consumers always spin.
  */
-static void shm_adaptive_spin(void)
+static void shm_spin_by_cpu(void)
 {
+    /* One CPU for this thread, so "this CPU" stays what it was. */
+    int cpu = sched_getcpu();
+    REQUIRE(cpu >= 0);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET((size_t)cpu, &one);
+    cpu_set_t saved;
+    REQUIRE(sched_getaffinity(0, sizeof saved, &saved) == 0);
+    REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+
+    nipc__shm_t *srv = NULL, *cli = NULL;
+    REQUIRE(nipc__shm_create_sealed(128, 128, &srv) == NIPC_OK);
+    REQUIRE(nipc__shm_attach_fd(dup(nipc__shm_fd(srv)), -1, &cli) == NIPC_OK);
+    uint8_t msg[64] = {7}, buf[128];
+    uint32_t len = 0, published = 0;
+    CHECK_OK(nipc__shm_publish(cli, msg, sizeof msg, NULL, 0));
+    memcpy(&published, srv->base + 84, 4); /* the request direction's CPU word */
+    CHECK_EQ_U64(published, (uint32_t)cpu + 1u);
+    CHECK_OK(nipc__shm_consume(srv, buf, sizeof buf, &len, nipc__deadline(1000), NULL, NULL));
+    CHECK_EQ_U64(srv->spins_skipped, 1); /* same CPU: straight to the futex */
+    /* A peer on another CPU (or one that never said): the consumer spins. */
+    uint32_t other[2] = {(uint32_t)cpu + 2u, 0};
+    for (int i = 0; i < 2; i++) {
+        CHECK_OK(nipc__shm_publish(cli, msg, sizeof msg, NULL, 0));
+        memcpy(srv->base + 84, &other[i], 4);
+        CHECK_OK(nipc__shm_consume(srv, buf, sizeof buf, &len, nipc__deadline(1000), NULL, NULL));
+        CHECK_EQ_U64(srv->spins_skipped, 1);
+    }
+    nipc__shm_close(cli);
+    nipc__shm_close(srv);
+
+    /* Upstream's layout: no CPU word, always a spin. */
     char run[512];
     REQUIRE(t_mkdtemp(run, sizeof run));
-    nipc__shm_t *srv = NULL, *cli = NULL;
     REQUIRE(nipc__shm_create(run, SVC, 4, NIPC_PROFILE_SHM_HYBRID, 0, 128, 128, &srv) == NIPC_OK);
     REQUIRE(nipc__shm_attach(run, SVC, 4, NIPC_PROFILE_SHM_HYBRID, 0, -1, &cli) == NIPC_OK);
-    uint8_t msg[64] = {7}, buf[128];
-    uint32_t len = 0;
-    CHECK_EQ_U64(srv->spin_budget, 128);
-    /* Nothing arrives: each wait halves the budget, 128 -> 0 in 8 steps. */
-    uint32_t want = 128;
-    for (int i = 0; i < 8; i++) {
-        CHECK_ERR(nipc__shm_consume(srv, buf, sizeof buf, &len, nipc__deadline(2), NULL, NULL),
-                  NIPC_ERR_TIMEOUT);
-        want /= 2;
-        CHECK_EQ_U64(srv->spin_budget, want);
-    }
-    /* At zero: no spin, then a full probe on the 16th consume... */
-    for (uint32_t i = 1; i < 16; i++) {
-        CHECK_ERR(nipc__shm_consume(srv, buf, sizeof buf, &len, nipc__deadline(1), NULL, NULL),
-                  NIPC_ERR_TIMEOUT);
-        CHECK_EQ_U64(srv->spin_skips, i);
-    }
-    /* ...which finds a message already there and restores the full spin. */
+    CHECK(srv->rx.cpu == NULL && cli->tx.cpu == NULL);
     CHECK_OK(nipc__shm_publish(cli, msg, sizeof msg, NULL, 0));
     CHECK_OK(nipc__shm_consume(srv, buf, sizeof buf, &len, nipc__deadline(1000), NULL, NULL));
-    CHECK_EQ_U64(len, sizeof msg);
-    CHECK_EQ_U64(srv->spin_skips, 0);
-    CHECK_EQ_U64(srv->spin_budget, 128);
+    CHECK_EQ_U64(srv->spins_skipped, 0);
     nipc__shm_close(cli);
     nipc__shm_close(srv);
     t_rmtree(run);
+    sched_setaffinity(0, sizeof saved, &saved);
 }
 
 /* ============================================================= liveness */
@@ -690,7 +704,7 @@ int main(int argc, char **argv)
         T_CASE(shm_stray_socket_bytes),     T_CASE(uds_endpoint_misuse),
         T_CASE(fd_exhaustion_steps),        T_CASE(read_only_run_dir),
         T_CASE(shm_guard_table_full),       T_CASE(shm_sealed_edges),
-        T_CASE(shm_adaptive_spin),
+        T_CASE(shm_spin_by_cpu),
     };
     return t_run(cases, sizeof cases / sizeof cases[0], argc, argv);
 }

@@ -16,17 +16,21 @@
  * consumer sees the message: no wake-up is lost (tests/model/wake.pml
  * checks it with SPIN).
  *
- * Adaptive spinning. Spinning pays when the peer runs on another CPU and
- * answers within the spin; when both share a CPU the peer cannot run while
- * we spin, so every spin is lost time. A consume whose spin found nothing
- * halves the next spin; one that found its message restores the full spin.
- * At zero, every SHM_SPIN_PROBE_EVERY-th consume spins fully once, so a
- * peer that moved to another CPU is noticed.
+ * Spinning pays when the peer runs on another CPU and answers within the
+ * spin; when both share a CPU the peer cannot run while we spin, so every
+ * spin is lost time. In the sealed layout each publisher also stores the
+ * CPU it runs on (read again every SHM_CPU_REFRESH messages: migrations
+ * are rare), and a consumer whose peer last published from its own CPU
+ * goes straight to sleep. Upstream's layout has no such word: there the
+ * consumer always spins, as upstream does. (Guessing from failed spins
+ * does not work: when one side sleeps the other's spins fail too, and both
+ * settle into sleeping on every message even on two CPUs.)
  *
  * This file does not frame or validate messages (transport/session.c does).
  */
 #include <errno.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -40,7 +44,7 @@
 #include "transport/posix/shm_internal.h"
 
 #define SHM_SPIN_TRIES 128u
-#define SHM_SPIN_PROBE_EVERY 16u
+#define SHM_CPU_REFRESH 64u
 #define SHM_WAIT_SLICE_MS 100u
 
 static inline void cpu_pause(void)
@@ -86,6 +90,7 @@ nipc__shm_t *nipc__shm_wrap(uint8_t *base, size_t size, int fd, int is_server,
         .len = at(base, l->req_len),
         .signal = at(base, l->req_signal),
         .waiting = at(base, l->req_waiting),
+        .cpu = at(base, l->req_cpu),
     };
     nipc__shm_dir_t resp = {
         .area = base + nipc__ld32(base + l->resp_offset),
@@ -94,12 +99,13 @@ nipc__shm_t *nipc__shm_wrap(uint8_t *base, size_t size, int fd, int is_server,
         .len = at(base, l->resp_len),
         .signal = at(base, l->resp_signal),
         .waiting = at(base, l->resp_waiting),
+        .cpu = at(base, l->resp_cpu),
     };
     /* The server consumes requests and publishes responses. */
     s->tx = is_server ? resp : req;
     s->rx = is_server ? req : resp;
     s->rx_local = __atomic_load_n(s->rx.seq, __ATOMIC_ACQUIRE);
-    s->spin_budget = SHM_SPIN_TRIES;
+    s->cpu_age = SHM_CPU_REFRESH; /* read at the first message */
     return s;
 }
 
@@ -135,6 +141,17 @@ uint32_t nipc__shm_response_capacity(const nipc__shm_t *s)
 
 /* ------------------------------------------------------- publish/consume */
 
+/* This side's CPU + 1, read again every SHM_CPU_REFRESH calls. */
+static uint32_t my_cpu(nipc__shm_t *s)
+{
+    if (++s->cpu_age >= SHM_CPU_REFRESH) {
+        int cpu = sched_getcpu();
+        s->my_cpu = cpu >= 0 ? (uint32_t)cpu + 1u : 0;
+        s->cpu_age = 0;
+    }
+    return s->my_cpu;
+}
+
 nipc_error_t nipc__shm_publish(nipc__shm_t *s, const void *hdr, size_t hlen, const void *payload,
                                size_t plen)
 {
@@ -147,6 +164,8 @@ nipc_error_t nipc__shm_publish(nipc__shm_t *s, const void *hdr, size_t hlen, con
     memcpy(d->area, hdr, hlen);
     if (plen)
         memcpy(d->area + hlen, payload, plen);
+    if (d->cpu) /* a hint for the consumer's spin; any value is harmless */
+        __atomic_store_n(d->cpu, my_cpu(s), __ATOMIC_RELAXED);
 
     /* Payload before length, length before sequence: a reader that
      * acquires seq and then len sees the whole message. */
@@ -215,17 +234,6 @@ static nipc_error_t wait_message(nipc__shm_t *s, uint64_t expected, uint64_t dea
     }
 }
 
-/* How long the next consume spins (see the top of this file). */
-static uint32_t spin_tries(nipc__shm_t *s)
-{
-    if (s->spin_budget)
-        return s->spin_budget;
-    if (++s->spin_skips < SHM_SPIN_PROBE_EVERY)
-        return 0;
-    s->spin_skips = 0;
-    return SHM_SPIN_TRIES; /* a probe: has the peer moved to another CPU? */
-}
-
 nipc_error_t nipc__shm_consume(nipc__shm_t *s, void *buf, size_t cap, uint32_t *len,
                                uint64_t deadline, const nipc_abort_t *abort,
                                nipc__conn_t *liveness)
@@ -235,8 +243,18 @@ nipc_error_t nipc__shm_consume(nipc__shm_t *s, void *buf, size_t cap, uint32_t *
     size_t max_copy = cap < d->cap ? cap : d->cap;
 
     int seen = 0;
-    /* Right after a spin-only try that found nothing, go straight to sleep. */
-    uint32_t tries = s->spun ? 0 : spin_tries(s);
+    /* No spin right after a spin-only try that found nothing, nor for a
+     * peer that runs on this CPU (it cannot publish while we spin). */
+    uint32_t tries = SHM_SPIN_TRIES;
+    if (s->spun)
+        tries = 0;
+    else if (d->cpu) {
+        uint32_t peer = __atomic_load_n(d->cpu, __ATOMIC_RELAXED);
+        if (peer && peer == my_cpu(s)) {
+            tries = 0;
+            s->spins_skipped++;
+        }
+    }
     s->spun = 0;
     for (uint32_t i = 0; i < tries; i++) {
         if (__atomic_load_n(d->seq, __ATOMIC_ACQUIRE) >= expected) {
@@ -245,8 +263,6 @@ nipc_error_t nipc__shm_consume(nipc__shm_t *s, void *buf, size_t cap, uint32_t *
         }
         cpu_pause();
     }
-    if (tries) /* a spin that found its message earns the full spin again */
-        s->spin_budget = seen ? SHM_SPIN_TRIES : s->spin_budget / 2u;
     if (!seen) {
         nipc_error_t err = wait_message(s, expected, deadline, abort, liveness);
         if (err != NIPC_OK)

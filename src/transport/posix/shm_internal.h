@@ -23,6 +23,10 @@ typedef struct nipc__shm_dir {
     /* The consumer's "I am asleep" flag (sealed layout), NULL in upstream's
      * layout, where every publish wakes. */
     uint32_t *waiting;
+    /* The CPU the publisher last ran on, + 1 (0: not known); sealed layout
+     * only, NULL in upstream's. The consumer spins only for a peer on
+     * another CPU. */
+    uint32_t *cpu;
 } nipc__shm_dir_t;
 
 struct nipc__shm {
@@ -36,15 +40,16 @@ struct nipc__shm {
     nipc__shm_dir_t tx, rx; /* what this side publishes, what it consumes */
     uint64_t rx_local;      /* messages consumed */
     int spun;               /* the last consume was a spin-only try that found nothing */
-    uint32_t spin_budget;   /* spins of the next consume (adaptive, see shm.c) */
-    uint32_t spin_skips;    /* consumes without spinning since the last probe */
+    uint32_t my_cpu;        /* this side's CPU + 1, as last read (sealed layout) */
+    uint32_t cpu_age;       /* messages since my_cpu was read */
+    uint64_t spins_skipped; /* consumes that did not spin: the peer was on this CPU */
 };
 
 /* Field offsets of a region's header, per layout. */
 typedef struct nipc__shm_layout {
     uint32_t req_offset, req_cap, resp_offset, resp_cap; /* header fields holding these */
-    uint32_t req_seq, req_len, req_signal, req_waiting;   /* waiting 0: none */
-    uint32_t resp_seq, resp_len, resp_signal, resp_waiting;
+    uint32_t req_seq, req_len, req_signal, req_waiting, req_cpu; /* waiting, cpu 0: none */
+    uint32_t resp_seq, resp_len, resp_signal, resp_waiting, resp_cpu;
 } nipc__shm_layout_t;
 
 extern const nipc__shm_layout_t nipc__shm_file_layout;

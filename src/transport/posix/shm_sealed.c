@@ -48,10 +48,12 @@ enum {
     OFF_REQ_LEN = 72,
     OFF_REQ_SIGNAL = 76,
     OFF_REQ_WAITING = 80,
+    OFF_REQ_CPU = 84,
     OFF_RESP_SEQ = 128,
     OFF_RESP_LEN = 136,
     OFF_RESP_SIGNAL = 140,
     OFF_RESP_WAITING = 144,
+    OFF_RESP_CPU = 148,
 };
 
 const nipc__shm_layout_t nipc__shm_sealed_layout = {
@@ -63,10 +65,12 @@ const nipc__shm_layout_t nipc__shm_sealed_layout = {
     .req_len = OFF_REQ_LEN,
     .req_signal = OFF_REQ_SIGNAL,
     .req_waiting = OFF_REQ_WAITING,
+    .req_cpu = OFF_REQ_CPU,
     .resp_seq = OFF_RESP_SEQ,
     .resp_len = OFF_RESP_LEN,
     .resp_signal = OFF_RESP_SIGNAL,
     .resp_waiting = OFF_RESP_WAITING,
+    .resp_cpu = OFF_RESP_CPU,
 };
 
 const uint32_t nipc__shm_sealed_profile = NIPC_PROFILE_SHM_SEALED;
