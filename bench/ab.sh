@@ -20,8 +20,10 @@ a=$1 b=$2 rows=$3 rounds=${4:-5}
 root=$PWD
 
 build_version() { # VERSION -> prints the bench binary path
-  local v=$1 rev=${1%%+*} dir
-  dir=$root/build/ab/$(printf '%s' "$v" | sha1sum | cut -c1-12)
+  local v=$1 rev dir
+  # Key the build on the commit, not on its name (HEAD moves).
+  rev=$(git rev-parse --verify "${v%%+*}^{commit}")
+  dir=$root/build/ab/$(printf '%s' "$rev${v#"${v%%+*}"}" | sha1sum | cut -c1-12)
   if [[ ! -x $dir/b/bench/netipc_bench ]]; then
     rm -rf "$dir"
     git worktree add -f --detach "$dir/src" "$rev" >/dev/null 2>&1

@@ -5,8 +5,9 @@ Reads the runner's output directory (results.csv, expected.txt, machine.txt),
 validates it and fails closed (exit 1, nothing written) on a missing,
 duplicate, extra, failed, zero or malformed row. Every number in the report
 comes from those files; the only hand-written text is the analysis in
-bench/analysis.md, which is copied in verbatim and carries no timing results
-(only instruction counts, each quoted with the command that produced it).
+bench/analysis.md, which is copied in verbatim and carries no results of this
+run (what it quotes, instruction counts and bench/ab.sh medians, comes each
+with the command, machine and date that produced it).
 
 Python 3 standard library only (no matplotlib: the charts are plain SVG).
 
@@ -417,7 +418,7 @@ def render(machine, rows, seen, chart_dir_rel, analysis, repo, prof=None):
     facts = [
         ("CPU", machine["cpu_model"]), ("cores online", machine["cores_online"]),
         ("kernel", machine["kernel"]), ("run started (UTC)", machine["start_utc"]),
-        ("run ended (UTC)", machine["end_utc"]), ("git commit", git_facts(repo)),
+        ("run ended (UTC)", machine["end_utc"]), ("git commit", machine.get("git_commit") or git_facts(repo)),
         ("load average (1 min) at start / end",
          f'{machine.get("start_load1", "?")} / {machine.get("end_load1", "?")}'),
         ("CPU used by other processes during the samples (median / p90 / max, % of one CPU)",
@@ -568,7 +569,7 @@ def main():
     ap.add_argument("--check", action="store_true", help="validate only")
     ap.add_argument("--out", help="markdown file to write")
     ap.add_argument("--charts", help="directory for the SVG charts")
-    ap.add_argument("--analysis", help="hand-written analysis to append (no timing results)")
+    ap.add_argument("--analysis", help="hand-written analysis to append (no results of this run)")
     ap.add_argument("--profile", help="bench/profile.sh output to include")
     args = ap.parse_args()
     try:

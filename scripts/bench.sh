@@ -31,10 +31,16 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/netipc-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 rm -rf "$out"
 mkdir -p "$out"
+# The tree that was built and run (the report is written later, maybe from
+# another state of the tree).
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[[ -z $(git status --porcelain --untracked-files=no 2>/dev/null) ]] ||
+  commit+=" (with uncommitted changes)"
 load=$(cut -d' ' -f1 /proc/loadavg)
 echo "bench: suite $suite, load average $load (publish only from an idle machine)"
 "$build/bench/netipc_bench" run --suite "$suite" --work "$work" --out "$out/results" \
   2> >(tee "$out/runner.log" >&2)
+echo "git_commit=$commit" >>"$out/results/machine.txt"
 
 if [[ $suite == full ]]; then
   # Instruction counts (load-independent profile evidence), when valgrind is here.
