@@ -418,7 +418,8 @@ def render(machine, rows, seen, chart_dir_rel, analysis, repo, prof=None):
     facts = [
         ("CPU", machine["cpu_model"]), ("cores online", machine["cores_online"]),
         ("kernel", machine["kernel"]), ("run started (UTC)", machine["start_utc"]),
-        ("run ended (UTC)", machine["end_utc"]), ("git commit", machine.get("git_commit") or git_facts(repo)),
+        ("run ended (UTC)", machine["end_utc"]),
+        ("git commit", machine.get("git_commit") or git_facts(repo)),
         ("load average (1 min) at start / end",
          f'{machine.get("start_load1", "?")} / {machine.get("end_load1", "?")}'),
         ("CPU used by other processes during the samples (median / p90 / max, % of one CPU)",
