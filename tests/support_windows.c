@@ -112,10 +112,21 @@ t_proc_t *t_spawn(const char *const args[])
     PROCESS_INFORMATION pi;
     memset(&si, 0, sizeof si);
     si.cb = sizeof si;
-    /* Inherit stdio (bInheritHandles) so peer diagnostics reach the log. */
-    if (!CreateProcessA(self_path, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi)) {
-        free(p);
-        return NULL;
+    /* Inherit stdio (bInheritHandles) so peer diagnostics reach the log.
+     * wine's CreateProcess rarely fails with ERROR_INTERNAL_ERROR for a
+     * spawn that works when made again (docs/windows.md): that error alone
+     * is retried, at most three times; every failure is printed. */
+    for (int attempt = 1;; attempt++) {
+        if (CreateProcessA(self_path, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi))
+            break;
+        DWORD e = GetLastError();
+        fprintf(stderr, "t_spawn: CreateProcess failed with error %lu (attempt %d)\n",
+                (unsigned long)e, attempt);
+        if (e != ERROR_INTERNAL_ERROR || attempt == 3) {
+            free(p);
+            return NULL;
+        }
+        Sleep(100);
     }
     CloseHandle(pi.hThread);
     p->process = pi.hProcess;
